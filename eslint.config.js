@@ -1,0 +1,31 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Only the CLI layer touches the process and the terminal (docs/style.md).
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Only src/cli/ touches process; pass what you need as options.' },
+        { name: 'console', message: 'Only src/cli/ writes to the terminal; report through callbacks.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'node:process', message: 'Only src/cli/ touches process.' }] },
+      ],
+    },
+  },
+);

@@ -1,0 +1,117 @@
+/**
+ * bundle.json: the index of a bale bundle (format version 1). The README's
+ * "Bundle format" section is the specification; keep both in step.
+ *
+ * Paths inside volumes are relative, '/'-separated, and start with one of
+ * `v2/`, `config/`, `signatures/`, `manifests/`.
+ */
+export const BUNDLE_SCHEMA = 'bale.bundle/v1';
+
+export interface BundleIndex {
+  schema: typeof BUNDLE_SCHEMA;
+  baleVersion: string;
+  /** ISO 8601, UTC. The only field that differs between two packs of the same inputs. */
+  created: string;
+  /** --volume-size in bytes: no volume file is larger. */
+  volumeSize: number;
+  release?: BundleRelease;
+  /** Every image carried (release, components, graph-data, signature image, --image). */
+  images: BundleImage[];
+  /** Release-image signatures kept (each verified at pack time). */
+  signatures: BundleSignature[];
+  graphData?: BundleGraphData;
+  /** Files under config/ and manifests/ that `unpack --apply-manifests` applies. */
+  manifests: string[];
+  volumes: BundleVolume[];
+  entries: BundleEntry[];
+}
+
+export interface BundleRelease {
+  version: string;
+  /** oc's arch name: x86_64, aarch64, ppc64le, s390x, multi. */
+  architecture: string;
+  /** Digest of what the release pullspec resolves to (a manifest list for multi-arch). */
+  digest: string;
+  /** Where it came from: `<registry>/<repository>` (no tag, no digest). */
+  source: string;
+  /** Repository under v2/ (always `openshift/release`). */
+  repository: string;
+  /** Tag in that repository, `<version>-<arch>`. */
+  tag: string;
+}
+
+export interface BundleImage {
+  /** Component name from image-references, or `release`, `graph-data`, `graph-data-signature`, or the pullspec for --image. */
+  name: string;
+  /** Where it came from: `<registry>/<repository>` (no tag, no digest). Used for mirror configuration. */
+  source: string;
+  /** Repository path under v2/. */
+  repository: string;
+  digest: string;
+  mediaType: string;
+  /** Bytes of the manifest, its config and layers, and for an index all its children. */
+  size: number;
+  tags: string[];
+  /** For a manifest list / OCI index: the child manifest digests. */
+  children?: string[];
+}
+
+export interface BundleSignature {
+  /** The image digest this signature signs. */
+  digest: string;
+  /** Entry path, `signatures/sha256=<hex>/signature-<N>`. */
+  path: string;
+  /** Signer key ID, 16 upper-case hex. */
+  keyId: string;
+  userId?: string;
+  /** docker-reference from the signed JSON. */
+  identity: string;
+  /** Store URL it was fetched from, or the signature image for graph-data. */
+  source: string;
+}
+
+export interface BundleGraphData {
+  revision: string;
+  digest: string;
+  source: string;
+  repository: string;
+  tag: string;
+  signatureTag?: string;
+  signatureDigest?: string;
+  signatures: BundleSignature[];
+}
+
+export interface BundleVolume {
+  /** File name in the bundle directory, `volume-NNN.tar.zst`. */
+  name: string;
+  size: number;
+  sha256: string;
+  entries: number;
+}
+
+export type BundleEntryType = 'file' | 'symlink' | 'hardlink';
+
+export interface BundleEntry {
+  path: string;
+  type: BundleEntryType;
+  /** Content bytes (0 for links). */
+  size: number;
+  /** sha256 hex of the content (files only). */
+  sha256?: string;
+  /** Volume holding the entry (absent when it is split into parts). */
+  volume?: string;
+  /** symlink: the link text (`sha256:<hex>`); hardlink: the path of the entry it links to. */
+  linkTarget?: string;
+  /** An entry larger than the volume size is split: `<path>.part-NNN` in consecutive volumes. */
+  parts?: BundlePart[];
+}
+
+export interface BundlePart {
+  volume: string;
+  /** Entry path in the volume: `<path>.part-001`, … */
+  path: string;
+  /** Byte offset of this part in the whole entry. */
+  offset: number;
+  size: number;
+  sha256: string;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Real registries and processes: keep the machine's two cores from thrashing.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
