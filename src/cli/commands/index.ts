@@ -1,0 +1,7 @@
+import { packCommand } from './pack.js';
+import type { Command } from './types.js';
+import { unpackCommand } from './unpack.js';
+import { verifyCommand } from './verify.js';
+import { verifySignatureCommand } from './verify-signature.js';
+
+export const commands: Command[] = [packCommand, verifyCommand, unpackCommand, verifySignatureCommand];

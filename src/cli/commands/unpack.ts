@@ -1,0 +1,100 @@
+import { resolve } from 'node:path';
+import { unpack } from '../../workflows/unpack.js';
+import { registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { assertBundleDir } from './verify.js';
+import type { Command } from './types.js';
+
+export const unpackCommand: Command = {
+  command: 'unpack <bundle-dir>',
+  describe: 'Verify a bundle, push it to a mirror registry and/or a directory, write and apply the manifests',
+  builder: (y) =>
+    registryOptions(y, 'dest')
+      .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
+      .option('to', { type: 'string', description: 'Mirror registry, <registry>[/<prefix>]' })
+      .option('to-dir', { type: 'string', description: "Write oc's v2/ mirror layout (for oc image mirror --from-dir) here" })
+      .option('manifests-to-dir', {
+        type: 'string',
+        description: 'Where to write the signature ConfigMaps and mirror configuration (default: ./bale-manifests)',
+      })
+      .option('keyring', {
+        type: 'array',
+        string: true,
+        description: 'OpenPGP keyring for the signatures (repeatable). Default: Red Hat release key 2',
+      })
+      .option('apply-release-image-signature', { type: 'boolean', description: 'Apply the signature ConfigMaps to the cluster' })
+      .option('apply-manifests', { type: 'boolean', description: 'Apply the ConfigMaps and the mirror configuration to the cluster' })
+      .option('icsp', { type: 'boolean', description: 'Also write an ImageContentSourcePolicy (clusters before 4.13)' })
+      .option('overwrite', { type: 'boolean', description: 'Update cluster objects that exist and differ' })
+      .option('dry-run', { type: 'boolean', description: 'Verify, then show what would be pushed and applied; change nothing' })
+      .option('kubeconfig', { type: 'string', description: 'Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, in-cluster' })
+      .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4', 'Push into the mirror registry')
+      .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --apply-manifests', 'Push, then apply the signature and mirror configuration')
+      .example('$0 unpack /media/usb/bale --to-dir /srv/mirror', "Write oc's directory layout")
+      .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --dry-run', 'See what would happen'),
+  handler: async (args, ctx) => {
+    const dir = String(args['bundle-dir']);
+    await assertBundleDir(dir);
+    const progress = renderer(args, ctx);
+    const manifestsToDir = (args['manifests-to-dir'] as string | undefined) ?? resolve(ctx.cwd, 'bale-manifests');
+    const result = await unpack({
+      bundleDir: dir,
+      to: args.to as string | undefined,
+      toDir: args['to-dir'] as string | undefined,
+      manifestsToDir,
+      keyrings: stringList(args.keyring),
+      registryConfig: args['registry-config'] as string | undefined,
+      destTlsVerify: args['dest-tls-verify'] as boolean,
+      caFile: args['ca-file'] as string | undefined,
+      applyReleaseImageSignature: Boolean(args['apply-release-image-signature']),
+      applyManifests: Boolean(args['apply-manifests']),
+      icsp: Boolean(args.icsp),
+      overwrite: Boolean(args.overwrite),
+      dryRun: Boolean(args['dry-run']),
+      kubeconfig: args.kubeconfig as string | undefined,
+      concurrency: args.concurrency as number,
+      env: ctx.env,
+      homeDir: ctx.homeDir,
+      progress,
+      signal: ctx.signal,
+    });
+    progress.stop();
+    const code = result.ok ? 0 : 1;
+    if (args.json) {
+      writeJson(ctx, result);
+      return code;
+    }
+    const out: string[] = [];
+    const rel = result.release;
+    out.push(`${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`);
+    const p = result.push;
+    if (p) {
+      if (result.dryRun) {
+        for (const img of p.images) {
+          out.push(
+            `  ${img.destination}:${img.tags.join(',')} ${img.manifestPresent ? 'already present' : `to push: ${img.blobsToPush} blob(s), ${formatBytes(img.bytesToPush)}`}`,
+          );
+        }
+      } else {
+        out.push(
+          `  ${p.registry}: ${p.blobsUploaded} blob(s) uploaded (${formatBytes(p.bytesUploaded)}), ${p.blobsMounted} mounted, ${p.blobsPresent} already there; ${p.manifestsPushed} manifest(s) and ${p.tagsPushed} tag(s) pushed, ${p.manifestsPresent + p.tagsPresent} already there; ${p.retries} retries`,
+        );
+      }
+    }
+    if (result.toDir) {
+      out.push(`  ${result.toDir.dir}: ${result.toDir.filesWritten} file(s) written (${formatBytes(result.toDir.bytesWritten)}), ${result.toDir.filesPresent} already there`);
+    }
+    if (result.manifestsDir) out.push(`  manifests written to ${result.manifestsDir}: ${result.manifestFiles.map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')}`);
+    for (const a of result.applied) {
+      out.push(`  ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}: ${a.action}${a.message ? ` (${a.message})` : ''}`);
+    }
+    if (result.conflicts) out.push(`  ${result.conflicts} object(s) differ on the cluster and were left alone; re-run with --overwrite to update them`);
+    out.push(`  in ${formatDuration(result.durationMs)}`);
+    if (result.nextSteps.length) {
+      out.push('Next steps:');
+      for (const s of result.nextSteps) out.push(`  ${s}`);
+    }
+    ctx.stdout.write(`${out.join('\n')}\n`);
+    return code;
+  },
+};

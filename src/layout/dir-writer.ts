@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HashingStream } from '../digest.js';
+import { BaleError, messageOf } from '../errors.js';
+
+/**
+ * Writes files, hard links and symlinks under one root directory, never outside it:
+ * paths are relative and checked, and no existing component of a path may be a
+ * symlink (so a link planted in the target directory cannot redirect a write).
+ * Files are written to a temporary name and renamed once size and digest check.
+ */
+export class ConfinedDirWriter {
+  readonly root: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** Absolute path for a relative, '/'-separated path, refusing anything that leaves the root. */
+  resolvePath(relPath: string): string {
+    if (
+      relPath.length === 0 ||
+      isAbsolute(relPath) ||
+      relPath.includes('\\') ||
+      relPath.includes('\0') ||
+      relPath.split('/').some((p) => p === '' || p === '.' || p === '..')
+    ) {
+      throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write ${JSON.stringify(relPath)}: not a plain relative path`);
+    }
+    const abs = resolve(this.root, ...relPath.split('/'));
+    const rel = relative(this.root, abs);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write ${JSON.stringify(relPath)}: it leaves ${this.root}`);
+    }
+    return abs;
+  }
+
+  /** mkdir -p for the parent of `abs`, checking that no existing component is a symlink. */
+  private async ensureParent(abs: string): Promise<void> {
+    const dir = dirname(abs);
+    if (this.madeDirs.has(dir)) return;
+    const parts = relative(this.root, dir).split(sep).filter(Boolean);
+    let cur = this.root;
+    await mkdir(cur, { recursive: true });
+    for (const part of parts) {
+      cur = join(cur, part);
+      const st = await lstat(cur).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw ioError(err, cur);
+      });
+      if (st === undefined) {
+        await mkdir(cur).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw ioError(err, cur);
+        });
+        continue;
+      }
+      if (st.isSymbolicLink() || !st.isDirectory()) {
+        throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write below ${cur}: it is not a plain directory`, {
+          hint: 'Remove it, or choose an empty target directory.',
+        });
+      }
+    }
+    this.madeDirs.add(dir);
+  }
+
+  /** True when a regular file of this size is already in place (a finished earlier write). */
+  async hasFile(relPath: string, size: number): Promise<boolean> {
+    const abs = this.resolvePath(relPath);
+    const st = await lstat(abs).catch(() => undefined);
+    return st !== undefined && st.isFile() && st.size === size;
+  }
+
+  /** Streams `source` to `relPath` via a temporary name; renames only once size and digest check. */
+  async writeFile(
+    relPath: string,
+    source: Readable,
+    expect: { size: number; digest?: string },
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
+    const abs = this.resolvePath(relPath);
+    await this.ensureParent(abs);
+    const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`;
+    const hashing = new HashingStream({ size: expect.size, digest: expect.digest, what: relPath });
+    if (onBytes) hashing.on('data', (chunk: Buffer) => onBytes(chunk.length));
+    try {
+      await pipeline(source, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      await rename(tmp, abs);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof BaleError) throw err;
+      throw ioError(err as NodeJS.ErrnoException, abs);
+    }
+  }
+
+  /** Hard link `relPath` to the existing `targetRelPath` (both under the root). Idempotent. */
+  async hardlink(relPath: string, targetRelPath: string): Promise<void> {
+    const abs = this.resolvePath(relPath);
+    const target = this.resolvePath(targetRelPath);
+    await this.ensureParent(abs);
+    const [a, b] = await Promise.all([lstat(abs).catch(() => undefined), lstat(target).catch(() => undefined)]);
+    if (b === undefined || !b.isFile()) {
+      throw new BaleError('E_BUNDLE_INCOMPLETE', `cannot link ${relPath}: ${targetRelPath} is missing`);
+    }
+    if (a !== undefined) {
+      if (a.isFile() && a.ino === b.ino && a.dev === b.dev) return;
+      await rm(abs, { force: true });
+    }
+    await link(target, abs).catch((err: NodeJS.ErrnoException) => {
+      throw ioError(err, abs);
+    });
+  }
+
+  /** Symlink `relPath` → `target` (a bare name in the same directory, like oc's tags). Idempotent. */
+  async symlink(relPath: string, target: string): Promise<void> {
+    if (target.includes('/') || target === '..' || target === '.' || target.length === 0) {
+      throw new BaleError('E_BUNDLE_HOSTILE', `refusing symlink ${relPath} → ${JSON.stringify(target)}`);
+    }
+    const abs = this.resolvePath(relPath);
+    await this.ensureParent(abs);
+    const st = await lstat(abs).catch(() => undefined);
+    if (st !== undefined) {
+      if (st.isSymbolicLink() && (await readlink(abs)) === target) return;
+      await rm(abs, { force: true });
+    }
+    const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`;
+    await symlink(target, tmp);
+    await rename(tmp, abs).catch(async (err: NodeJS.ErrnoException) => {
+      await rm(tmp, { force: true });
+      throw ioError(err, abs);
+    });
+  }
+}
+
+/** An I/O failure as a BaleError naming the path; ENOSPC gets its own code and hint. */
+export function ioError(err: NodeJS.ErrnoException, path: string): BaleError {
+  if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
+    return new BaleError('E_NO_SPACE', `no space left on the device while writing ${path}`, {
+      hint: 'Free some space (or choose another target) and run the same command again: it resumes.',
+      cause: err,
+      details: { path },
+    });
+  }
+  return new BaleError('E_IO', `cannot write ${path}: ${messageOf(err)}`, {
+    hint: 'Check the path, its permissions and the device; then run the same command again.',
+    cause: err,
+    details: { path, errno: err.code },
+  });
+}

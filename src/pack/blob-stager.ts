@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { digestHex } from '../digest.js';
+import { BaleError } from '../errors.js';
+import type { RegistryClient, Repo } from '../registry/client.js';
+
+export interface StageRequest {
+  digest: string;
+  size: number;
+  src: Repo;
+}
+
+export interface StagerStats {
+  /** Blobs already staged by an earlier (interrupted) run and reused. */
+  reused: number;
+  downloaded: number;
+  bytesDownloaded: number;
+  /** Bytes of partial downloads continued with Range instead of fetched again. */
+  bytesResumed: number;
+}
+
+/**
+ * Downloads blobs into a staging directory ahead of the volume writer: in the order
+ * the writer needs them, several at once, but never more than `windowBytes` staged and
+ * not yet consumed (one blob larger than the window is still allowed alone). A blob
+ * interrupted by a crash continues from its `.partial` bytes; a complete staged blob
+ * from an earlier run is re-hashed and reused.
+ */
+export class BlobStager {
+  readonly stats: StagerStats = { reused: 0, downloaded: 0, bytesDownloaded: 0, bytesResumed: 0 };
+  private readonly ready = new Map<string, Promise<string>>();
+  private readonly limit;
+  private outstanding = 0;
+  private waiters: (() => void)[] = [];
+  private failed: unknown;
+
+  constructor(
+    private readonly opts: {
+      client: RegistryClient;
+      dir: string;
+      concurrency: number;
+      windowBytes: number;
+      signal?: AbortSignal;
+      onDownloaded?: (bytes: number) => void;
+    },
+  ) {
+    this.limit = pLimit(Math.max(1, opts.concurrency));
+  }
+
+  pathOf(digest: string): string {
+    return join(this.opts.dir, `sha256-${digestHex(digest)}`);
+  }
+
+  /** Starts staging `requests` (deduplicated by digest) in order. */
+  start(requests: StageRequest[]): void {
+    for (const r of requests) {
+      if (this.ready.has(r.digest)) continue;
+      const p = this.limit(() => this.stage(r));
+      p.catch((err: unknown) => {
+        this.failed ??= err;
+      });
+      this.ready.set(r.digest, p);
+    }
+  }
+
+  /** Resolves with the staged file's path once the blob is complete and verified. */
+  async get(digest: string): Promise<string> {
+    const p = this.ready.get(digest);
+    if (!p) throw new BaleError('E_IO', `internal: blob ${digest} was never scheduled`);
+    return p;
+  }
+
+  /** The writer has consumed this blob: its bytes no longer count against the window. */
+  consumed(size: number): void {
+    this.outstanding -= size;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const wake of w) wake();
+  }
+
+  async remove(digest: string): Promise<void> {
+    await rm(this.pathOf(digest), { force: true });
+    await rm(`${this.pathOf(digest)}.partial`, { force: true });
+  }
+
+  private async waitForWindow(size: number): Promise<void> {
+    while (this.outstanding > 0 && this.outstanding + size > this.opts.windowBytes) {
+      this.opts.signal?.throwIfAborted();
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private async stage(r: StageRequest): Promise<string> {
+    this.opts.signal?.throwIfAborted();
+    if (this.failed) throw this.failed;
+    await this.waitForWindow(r.size);
+    this.outstanding += r.size;
+    const path = this.pathOf(r.digest);
+    const existing = await stat(path).catch(() => undefined);
+    if (existing?.isFile()) {
+      if (existing.size === r.size && (await fileDigest(path)) === r.digest) {
+        this.stats.reused++;
+        return path;
+      }
+      await rm(path, { force: true });
+    }
+    this.opts.signal?.throwIfAborted();
+    let last = 0;
+    const { resumedFrom } = await this.opts.client.downloadBlob(r.src, { digest: r.digest, size: r.size }, path, {
+      onBytes: (n: number) => {
+        last += n;
+        this.opts.onDownloaded?.(n);
+      },
+    });
+    this.stats.downloaded++;
+    this.stats.bytesDownloaded += last;
+    this.stats.bytesResumed += resumedFrom;
+    return path;
+  }
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}

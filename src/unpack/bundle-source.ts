@@ -1,0 +1,57 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
+import { readVolume } from '../bundle/volume-reader.js';
+import { expectedEntries } from '../workflows/verify.js';
+import { BaleError } from '../errors.js';
+
+/** Volumes that hold (a part of) an entry, in order. */
+export function volumesOf(entry: BundleEntry): string[] {
+  if (entry.parts) return entry.parts.map((p) => p.volume);
+  return entry.volume ? [entry.volume] : [];
+}
+
+class StopReading extends Error {}
+
+/**
+ * Streams one entry's checked content out of its volume(s), re-reading the volume
+ * from its start: used to retry an upload, and for entries split across volumes.
+ * Memory stays flat: the bytes flow through with backpressure.
+ */
+export function openBundleEntry(dir: string, index: BundleIndex, entry: BundleEntry): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const pieces = entry.parts
+    ? entry.parts.map((p) => ({ volume: p.volume, path: p.path }))
+    : [{ volume: entry.volume ?? '', path: entry.path }];
+  void (async () => {
+    for (const piece of pieces) {
+      let found = false;
+      try {
+        await readVolume(createReadStream(join(dir, piece.volume), { highWaterMark: 1 << 20 }), {
+          volume: piece.volume,
+          expected: expectedEntries(index, piece.volume),
+          onEntry: async (e, content) => {
+            if (e.path !== piece.path || !content) return;
+            found = true;
+            for await (const chunk of content) {
+              if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+            }
+            throw new StopReading();
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof StopReading)) {
+          out.destroy(err as Error);
+          return;
+        }
+      }
+      if (!found) {
+        out.destroy(new BaleError('E_BUNDLE_INCOMPLETE', `${piece.path} is not in ${piece.volume}`));
+        return;
+      }
+    }
+    out.end();
+  })();
+  return out;
+}

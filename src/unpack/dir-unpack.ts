@@ -1,0 +1,79 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { BundleIndex } from '../bundle/index-schema.js';
+import { readVolume } from '../bundle/volume-reader.js';
+import { ConfinedDirWriter } from '../layout/dir-writer.js';
+import { expectedEntries } from '../workflows/verify.js';
+import type { Progress } from '../progress.js';
+import { openBundleEntry } from './bundle-source.js';
+
+export interface DirUnpackResult {
+  dir: string;
+  filesWritten: number;
+  filesPresent: number;
+  links: number;
+  bytesWritten: number;
+}
+
+/**
+ * Writes the bundle's entries under `dir` exactly as oc's `--to-dir` layout has them
+ * (blobs, manifest hard links, tag symlinks) plus config/ and signatures/. Files go to
+ * a temporary name and are renamed once their digest checks; files already in place
+ * with the right size (from an earlier run) are kept, so a re-run resumes.
+ */
+export async function unpackToDir(o: {
+  bundleDir: string;
+  index: BundleIndex;
+  dir: string;
+  progress: Progress;
+  signal?: AbortSignal;
+}): Promise<DirUnpackResult> {
+  const writer = new ConfinedDirWriter(o.dir);
+  const result: DirUnpackResult = { dir: writer.root, filesWritten: 0, filesPresent: 0, links: 0, bytesWritten: 0 };
+  const byPath = new Map(o.index.entries.map((e) => [e.path, e]));
+  o.progress.phase('write directory', { bytes: o.index.entries.reduce((n, e) => n + e.size, 0) });
+
+  for (const volume of o.index.volumes) {
+    o.signal?.throwIfAborted();
+    await readVolume(createReadStream(join(o.bundleDir, volume.name), { highWaterMark: 1 << 20 }), {
+      volume: volume.name,
+      expected: expectedEntries(o.index, volume.name),
+      onEntry: async (e, content) => {
+        const whole = byPath.get(e.path);
+        if (!whole) return; // a part: written from all its parts below
+        if (e.type === 'hardlink') {
+          await writer.hardlink(e.path, e.linkTarget ?? '');
+          result.links++;
+        } else if (e.type === 'symlink') {
+          await writer.symlink(e.path, e.linkTarget ?? '');
+          result.links++;
+        } else if (content) {
+          if (await writer.hasFile(e.path, e.size)) {
+            result.filesPresent++;
+            o.progress.advance(e.size);
+            return;
+          }
+          const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
+          await writer.writeFile(e.path, content, { size: e.size, digest }, (n) => o.progress.advance(n));
+          result.filesWritten++;
+          result.bytesWritten += e.size;
+        }
+      },
+    });
+  }
+  for (const e of o.index.entries) {
+    if (!e.parts) continue;
+    o.signal?.throwIfAborted();
+    if (await writer.hasFile(e.path, e.size)) {
+      result.filesPresent++;
+      continue;
+    }
+    const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
+    await writer.writeFile(e.path, openBundleEntry(o.bundleDir, o.index, e), { size: e.size, digest }, (n) =>
+      o.progress.advance(n),
+    );
+    result.filesWritten++;
+    result.bytesWritten += e.size;
+  }
+  return result;
+}
