@@ -1,0 +1,91 @@
+/**
+ * Random-ish access to a blob's bytes given only a stream factory: reads forward,
+ * keeps the last chunk so it can be sent again, and re-opens the stream (skipping to
+ * the offset) when an upload must go back further. Holds at most one chunk plus one
+ * stream buffer in memory.
+ */
+import type { Readable } from 'node:stream';
+import { BaleError } from '../errors.js';
+
+export class ChunkSource {
+  private stream: Readable | undefined;
+  private iter: AsyncIterator<unknown> | undefined;
+  /** Absolute offset of the first byte of `pending`. */
+  private pos = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** How many times the source was opened (tests, diagnostics). */
+  opens = 0;
+
+  constructor(
+    private readonly open: () => Readable,
+    private readonly size: number,
+    private readonly what: string,
+  ) {}
+
+  /** Bytes [offset, min(offset+max, size)). */
+  async read(offset: number, max: number): Promise<Buffer> {
+    if (offset > this.size || offset < 0) {
+      throw new BaleError(
+        'E_HTTP',
+        `${this.what}: the registry asked to continue at byte ${offset} of ${this.size}`,
+        {
+          hint: 'The registry lost track of the upload; push again.',
+        },
+      );
+    }
+    const want = Math.min(max, this.size - offset);
+    if (this.iter === undefined || offset < this.pos) this.reopen();
+    // drop what lies before offset
+    while (this.pos + this.pendingBytes <= offset && this.pos + this.pendingBytes < this.size) {
+      this.pos += this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+      await this.pull();
+    }
+    if (offset > this.pos) {
+      const flat = Buffer.concat(this.pending).subarray(offset - this.pos);
+      this.pending = [flat];
+      this.pendingBytes = flat.length;
+      this.pos = offset;
+    }
+    while (this.pendingBytes < want) await this.pull();
+    const flat = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [flat];
+    return flat.subarray(0, want);
+  }
+
+  private reopen(): void {
+    this.close();
+    this.stream = this.open();
+    this.iter = this.stream[Symbol.asyncIterator]();
+    this.opens++;
+    this.pos = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private async pull(): Promise<void> {
+    const r = await (this.iter as AsyncIterator<unknown>).next();
+    if (r.done === true) {
+      const have = this.pos + this.pendingBytes;
+      throw new BaleError(
+        'E_SIZE_MISMATCH',
+        `${this.what}: the local source ended after ${have} of ${this.size} bytes`,
+        {
+          hint: 'The file being pushed is shorter than its descriptor says; the bundle may be damaged.',
+          details: { expectedSize: this.size, actualSize: have },
+        },
+      );
+    }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+  }
+
+  close(): void {
+    this.stream?.destroy();
+    this.stream = undefined;
+    this.iter = undefined;
+  }
+}
