@@ -1,0 +1,231 @@
+/**
+ * `bale inspect`: what a bundle holds, from bundle.json (fast), or with `deep` after a
+ * full verify (signatures checked against the keyrings, problems listed). Renderers
+ * for the CLI: table, CSV (one row per image), JSON, YAML.
+ */
+import YAML from 'yaml';
+import { readIndex } from '../bundle/bundle-index.js';
+import { formatSize } from '../bundle/parse-size.js';
+import type { Problem } from '../bundle/problem.js';
+import type { Progress } from '../progress.js';
+import type { Keyring } from '../signature/index.js';
+import { verifyBundle } from './verify.js';
+
+export interface InspectReport {
+  dir: string;
+  schema: string;
+  baleVersion: string;
+  created: string;
+  volumeSize: number;
+  release?: { version: string; architecture: string; digest: string; source: string; tag: string };
+  images: {
+    name: string;
+    repository: string;
+    source: string;
+    digest: string;
+    mediaType: string;
+    size: number;
+    tags: string[];
+  }[];
+  volumes: { name: string; size: number; sha256: string; entries: number }[];
+  signatures: {
+    path: string;
+    kind: string;
+    digest?: string;
+    keyId?: string;
+    userId?: string;
+    identity?: string;
+    /** Checked against the keyrings (deep only); undefined: as recorded at pack time, not checked now. */
+    verified?: boolean;
+    reason?: string;
+  }[];
+  graphData?: { revision: string; digest: string; tag: string };
+  /** Files `unpack --apply-manifests` applies. */
+  manifests: string[];
+  totals: { images: number; volumes: number; bytes: number; entries: number };
+  /** Deep only. */
+  verification?: { ok: boolean; problems: Problem[] };
+}
+
+export interface InspectOptions {
+  deep?: boolean;
+  keyrings?: Keyring[];
+  progress?: Progress;
+}
+
+export async function inspectBundle(dir: string, opts: InspectOptions = {}): Promise<InspectReport> {
+  const index = await readIndex(dir);
+  const report: InspectReport = {
+    dir,
+    schema: index.schema,
+    baleVersion: index.baleVersion,
+    created: index.created,
+    volumeSize: index.volumeSize,
+    images: index.images.map((i) => ({
+      name: i.name,
+      repository: i.repository,
+      source: i.source,
+      digest: i.digest,
+      mediaType: i.mediaType,
+      size: i.size,
+      tags: [...i.tags],
+    })),
+    volumes: index.volumes.map((v) => ({ ...v })),
+    signatures: [
+      ...index.signatures.map((s) => ({
+        path: s.path,
+        kind: 'release',
+        digest: s.digest,
+        keyId: s.keyId,
+        userId: s.userId,
+        identity: s.identity,
+      })),
+      ...(index.graphData?.signatures ?? []).map((s) => ({
+        path: s.path,
+        kind: 'graph-data',
+        digest: s.digest,
+        keyId: s.keyId,
+        userId: s.userId,
+        identity: s.identity,
+      })),
+    ],
+    manifests: [...index.manifests],
+    totals: {
+      images: index.images.length,
+      volumes: index.volumes.length,
+      bytes: index.volumes.reduce((n, v) => n + v.size, 0),
+      entries: index.entries.length,
+    },
+  };
+  if (index.release) {
+    const r = index.release;
+    report.release = {
+      version: r.version,
+      architecture: r.architecture,
+      digest: r.digest,
+      source: r.source,
+      tag: r.tag,
+    };
+  }
+  if (index.graphData) {
+    report.graphData = {
+      revision: index.graphData.revision,
+      digest: index.graphData.digest,
+      tag: index.graphData.tag,
+    };
+  }
+  if (opts.deep) {
+    const v = await verifyBundle(dir, {
+      ...(opts.keyrings ? { keyrings: opts.keyrings } : {}),
+      ...(opts.progress ? { progress: opts.progress } : {}),
+    });
+    report.verification = { ok: v.ok, problems: v.problems };
+    const byPath = new Map(v.signatures.map((s) => [s.path, s]));
+    for (const s of report.signatures) {
+      const check = byPath.get(s.path);
+      s.verified = check?.ok ?? false;
+      if (check?.reason !== undefined) s.reason = check.reason;
+      if (check?.userId !== undefined) s.userId = check.userId;
+    }
+    for (const s of v.signatures) {
+      if (s.kind === 'configmap' || s.kind === 'index') {
+        const row: InspectReport['signatures'][number] = { path: s.path, kind: s.kind, verified: s.ok };
+        if (s.expectedDigest !== undefined) row.digest = s.expectedDigest;
+        if (s.keyId !== undefined) row.keyId = s.keyId;
+        if (s.userId !== undefined) row.userId = s.userId;
+        if (s.identity !== undefined) row.identity = s.identity;
+        if (s.reason !== undefined) row.reason = s.reason;
+        report.signatures.push(row);
+      }
+    }
+  }
+  return report;
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function short(digest: string): string {
+  return digest.length > 19 ? digest.slice(0, 19) : digest;
+}
+
+export function renderTable(r: InspectReport): string {
+  const out: string[] = [];
+  if (r.release) {
+    out.push(`Release   ${r.release.version} (${r.release.architecture})  ${r.release.digest}`);
+    out.push(`Source    ${r.release.source}`);
+  }
+  if (r.graphData) out.push(`Graph     revision ${r.graphData.revision}  ${r.graphData.digest}`);
+  out.push(`Created   ${r.created} by bale ${r.baleVersion}`);
+  out.push(`Total     ${r.totals.images} images, ${r.totals.volumes} volumes, ${formatSize(r.totals.bytes)}`);
+  out.push('', 'IMAGES');
+  out.push(
+    table([
+      ['NAME', 'DIGEST', 'SIZE', 'TAGS'],
+      ...r.images.map((i) => [i.name, short(i.digest), formatSize(i.size), i.tags.join(',')]),
+    ]),
+  );
+  out.push('', 'VOLUMES');
+  out.push(
+    table([
+      ['NAME', 'SIZE', 'ENTRIES'],
+      ...r.volumes.map((v) => [v.name, formatSize(v.size), String(v.entries)]),
+    ]),
+  );
+  out.push('', 'SIGNATURES');
+  out.push(
+    table([
+      ['PATH', 'KEY', 'IDENTITY', 'VERIFIED'],
+      ...r.signatures.map((s) => [
+        s.path,
+        s.keyId ?? '',
+        s.identity ?? '',
+        s.verified === undefined
+          ? 'not checked'
+          : s.verified
+            ? 'yes'
+            : `NO${s.reason ? ` (${s.reason})` : ''}`,
+      ]),
+    ]),
+  );
+  if (r.manifests.length > 0)
+    out.push('', 'MANIFESTS (unpack --apply-manifests)', ...r.manifests.map((m) => `  ${m}`));
+  if (r.verification) {
+    out.push(
+      '',
+      r.verification.ok ? 'VERIFY    ok' : `VERIFY    ${r.verification.problems.length} problem(s)`,
+    );
+    for (const p of r.verification.problems) out.push(`  ${p.code}  ${p.message}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function csvField(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** One row per image: name,repository,source,digest,mediaType,size,tags (tags space-separated). */
+export function renderCsv(r: InspectReport): string {
+  const rows = [['name', 'repository', 'source', 'digest', 'mediaType', 'size', 'tags']];
+  for (const i of r.images)
+    rows.push([i.name, i.repository, i.source, i.digest, i.mediaType, String(i.size), i.tags.join(' ')]);
+  return rows.map((row) => row.map(csvField).join(',')).join('\n') + '\n';
+}
+
+export function renderJson(r: InspectReport): string {
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+export function renderYaml(r: InspectReport): string {
+  return YAML.stringify(r);
+}

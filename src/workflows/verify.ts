@@ -1,0 +1,661 @@
+/**
+ * `bale verify`: checks a bundle end to end without trusting it, and reports every
+ * problem found rather than stopping at the first. Each volume is read once.
+ *
+ * Levels: the bundle directory (SHA256SUMS vs bundle.json vs the files there), each
+ * volume (size and sha256 vs the index), each entry (allowed, listed, size, sha256,
+ * a blob's bytes vs its digest), completeness (every manifest's config, layers and
+ * children present, every tag resolves, every image of the index present), and
+ * signatures (release signatures, the signature ConfigMap(s), graph-data signatures,
+ * bundle.json.asc). With `volumes`, only those volumes and their entries are checked.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from '../bundle/bundle-index.js';
+import { blobEntryPath, manifestEntryPath, parseV2Path } from '../bundle/entry-path.js';
+import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
+import type { Problem } from '../bundle/problem.js';
+import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from '../bundle/sha256sums.js';
+import { readVolume, type ExpectedEntry } from '../bundle/volume-reader.js';
+import { sha256Hex } from '../digest.js';
+import { BaleError, isBaleError, messageOf } from '../errors.js';
+import { silentProgress, type Progress } from '../progress.js';
+import { parseManifest } from '../registry/manifest.js';
+import {
+  defaultKeyringPath,
+  loadKeyring,
+  parseSignatureConfigMap,
+  verifyDetached,
+  verifySignature,
+  type Keyring,
+  type SignatureCheck,
+} from '../signature/index.js';
+
+export type { Problem } from '../bundle/problem.js';
+
+/** Manifests, signatures and config files larger than this are not read into memory. */
+export const MAX_SMALL_CONTENT = 4 * 1024 * 1024;
+
+export interface VerifyOptions {
+  /** Keyrings for signatures; default: bale's Red Hat release key. */
+  keyrings?: Keyring[];
+  /** Check only these volumes (names as in bundle.json); skips completeness and signatures. */
+  volumes?: string[];
+  progress?: Progress;
+  /** Names in the bundle directory that are not reported as extra files (e.g. pack's `.bale` state). */
+  ignore?: string[];
+  /** Time for signature expiry checks. */
+  now?: Date;
+}
+
+export interface SignatureResult extends SignatureCheck {
+  /** Entry path (`signatures/…`, `config/…`) or `bundle.json.asc`. */
+  path: string;
+  kind: 'release' | 'graph-data' | 'configmap' | 'index';
+  /** The digest the signature should sign (unset for bundle.json.asc). */
+  expectedDigest?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  problems: Problem[];
+  checked: {
+    files: number;
+    volumes: number;
+    entries: number;
+    bytes: number;
+    manifests: number;
+    tags: number;
+    signatures: number;
+  };
+  signatures: SignatureResult[];
+  /** The index, when it could be read. */
+  index?: BundleIndex;
+}
+
+/** Whole entries and parts the index puts in `volume`, in index order. */
+export function expectedEntries(index: BundleIndex, volume: string): ExpectedEntry[] {
+  const out: ExpectedEntry[] = [];
+  for (const e of index.entries) {
+    if (e.parts) {
+      for (const p of e.parts) {
+        if (p.volume === volume) out.push({ path: p.path, type: 'file', size: p.size, sha256: p.sha256 });
+      }
+    } else if (e.volume === volume) {
+      const x: ExpectedEntry = { path: e.path, type: e.type, size: e.size };
+      if (e.sha256 !== undefined) x.sha256 = e.sha256;
+      if (e.linkTarget !== undefined) x.linkTarget = e.linkTarget;
+      out.push(x);
+    }
+  }
+  return out;
+}
+
+/** Entries whose content verify keeps in memory for the deeper checks. */
+function wantsContent(path: string, manifestBlobs: Set<string>): boolean {
+  return (
+    path.startsWith('signatures/') ||
+    path.startsWith('config/') ||
+    path.startsWith('manifests/') ||
+    manifestBlobs.has(path)
+  );
+}
+
+export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const progress = opts.progress ?? silentProgress;
+  const problems: Problem[] = [];
+  const report: VerifyReport = {
+    ok: false,
+    problems,
+    checked: { files: 0, volumes: 0, entries: 0, bytes: 0, manifests: 0, tags: 0, signatures: 0 },
+    signatures: [],
+  };
+  const add = (p: Problem): void => {
+    problems.push(p);
+  };
+  const only = opts.volumes === undefined ? undefined : new Set(opts.volumes);
+
+  // 1. bundle.json and SHA256SUMS.
+  let rawIndex: Buffer | undefined;
+  let index: BundleIndex | undefined;
+  try {
+    const st = await stat(join(dir, INDEX_FILE));
+    if (!st.isFile()) throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is not a regular file`);
+    if (st.size > MAX_INDEX_BYTES)
+      throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is ${st.size} bytes, too large`);
+    rawIndex = await readFile(join(dir, INDEX_FILE));
+    report.checked.files++;
+    index = parseIndex(rawIndex, INDEX_FILE);
+    report.index = index;
+  } catch (err) {
+    const missing = (err as { code?: string }).code === 'ENOENT';
+    add({
+      code: missing ? 'E_BUNDLE_INCOMPLETE' : isBaleError(err) ? err.code : 'E_IO',
+      file: INDEX_FILE,
+      message: missing
+        ? `${INDEX_FILE} is missing: not a bale bundle, or an incomplete copy`
+        : messageOf(err),
+    });
+  }
+  let sums: Map<string, string> | undefined;
+  try {
+    const parsed = await readSha256Sums(dir);
+    report.checked.files++;
+    sums = new Map(parsed.lines.map((l: SumLine) => [l.name, l.sha256]));
+    for (const p of parsed.problems)
+      add({ code: 'E_BUNDLE_INVALID', file: SUMS_FILE, message: `${SUMS_FILE}: ${p}` });
+  } catch (err) {
+    add({ code: isBaleError(err) ? err.code : 'E_IO', file: SUMS_FILE, message: messageOf(err) });
+  }
+  if (rawIndex !== undefined && sums !== undefined) {
+    const listed = sums.get(INDEX_FILE);
+    const actual = sha256Hex(rawIndex);
+    if (listed === undefined)
+      add({ code: 'E_BUNDLE_INVALID', file: SUMS_FILE, message: `${SUMS_FILE} does not list ${INDEX_FILE}` });
+    else if (listed !== actual) {
+      add({
+        code: 'E_BUNDLE_CORRUPT',
+        file: INDEX_FILE,
+        message: `${INDEX_FILE} has sha256 ${actual}, ${SUMS_FILE} says ${listed}: it was changed or damaged`,
+      });
+    }
+  }
+  const volumeNames = index?.volumes.map((v) => v.name) ?? [];
+  if (sums !== undefined && only === undefined) {
+    const known = new Set([INDEX_FILE, INDEX_SIGNATURE_FILE, ...volumeNames]);
+    for (const name of sums.keys()) {
+      if (!known.has(name) && index !== undefined) {
+        add({
+          code: 'E_BUNDLE_INVALID',
+          file: SUMS_FILE,
+          message: `${SUMS_FILE} lists ${name}, which bundle.json does not have`,
+        });
+      }
+    }
+    const asc = sums.get(INDEX_SIGNATURE_FILE);
+    if (asc !== undefined) {
+      try {
+        const h = await hashFile(join(dir, INDEX_SIGNATURE_FILE));
+        if (h.sha256 !== asc) {
+          add({
+            code: 'E_BUNDLE_CORRUPT',
+            file: INDEX_SIGNATURE_FILE,
+            message: `${INDEX_SIGNATURE_FILE} does not match ${SUMS_FILE}`,
+          });
+        }
+      } catch {
+        add({
+          code: 'E_BUNDLE_INCOMPLETE',
+          file: INDEX_SIGNATURE_FILE,
+          message: `${SUMS_FILE} lists ${INDEX_SIGNATURE_FILE}, which is missing`,
+        });
+      }
+    }
+  }
+
+  // 2. What is in the directory.
+  if (only === undefined) {
+    try {
+      const ignore = new Set(opts.ignore ?? []);
+      const allowed = new Set([INDEX_FILE, SUMS_FILE, INDEX_SIGNATURE_FILE, ...volumeNames]);
+      for (const d of await readdir(dir, { withFileTypes: true })) {
+        if (ignore.has(d.name)) continue;
+        // Without a readable index, any volume-NNN.tar.zst may belong.
+        const maybeVolume = index === undefined && /^volume-\d{3,}\.tar\.zst$/.test(d.name);
+        if (!allowed.has(d.name) && !maybeVolume) {
+          add({
+            code: 'E_BUNDLE_INVALID',
+            file: d.name,
+            message: `${d.name} is not part of the bundle (a bundle holds only bundle.json, ${SUMS_FILE}, ${INDEX_SIGNATURE_FILE} and its volumes)`,
+          });
+        } else if (!d.isFile()) {
+          add({ code: 'E_BUNDLE_INVALID', file: d.name, message: `${d.name} is not a regular file` });
+        }
+      }
+    } catch (err) {
+      add({ code: 'E_IO', message: `cannot list ${dir}: ${messageOf(err)}` });
+    }
+  }
+  if (index === undefined) return finish();
+
+  if (only !== undefined) {
+    for (const v of only) {
+      if (!volumeNames.includes(v))
+        add({
+          code: 'E_USAGE',
+          volume: v,
+          message: `${v} is not a volume of this bundle (it has ${volumeNames.join(', ')})`,
+        });
+    }
+  }
+
+  // 3. Volumes and entries, each volume read once.
+  const idx = index;
+  const locate = new Map<string, string>();
+  for (const e of idx.entries) {
+    if (e.parts) for (const p of e.parts) locate.set(p.path, p.volume);
+    else if (e.volume !== undefined) locate.set(e.path, e.volume);
+  }
+  const manifestBlobs = new Set<string>();
+  for (const e of idx.entries) {
+    if (e.type === 'hardlink' && e.linkTarget !== undefined) manifestBlobs.add(e.linkTarget);
+  }
+  const content = new Map<string, Buffer>();
+  const tooLarge = new Set<string>();
+  const splitHashes = new Map<string, { hash: Hash; next: number; broken: boolean }>();
+  const partOf = new Map<string, { entry: BundleEntry; index: number }>();
+  for (const e of idx.entries) {
+    e.parts?.forEach((p, i) => partOf.set(p.path, { entry: e, index: i }));
+  }
+  const selected = idx.volumes.filter((v) => only === undefined || only.has(v.name));
+  progress.phase('verify', { bytes: selected.reduce((n, v) => n + v.size, 0), items: selected.length });
+  for (const vol of selected) {
+    const path = join(dir, vol.name);
+    const listed = sums?.get(vol.name);
+    if (sums !== undefined && listed === undefined) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: SUMS_FILE,
+        volume: vol.name,
+        message: `${SUMS_FILE} does not list ${vol.name}`,
+      });
+    } else if (listed !== undefined && listed !== vol.sha256) {
+      add({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: vol.name,
+        message: `${vol.name}: ${SUMS_FILE} says sha256 ${listed}, bundle.json says ${vol.sha256}`,
+      });
+    }
+    let size: number;
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) {
+        add({ code: 'E_BUNDLE_INVALID', volume: vol.name, message: `${vol.name} is not a regular file` });
+        continue;
+      }
+      size = st.size;
+    } catch {
+      add({ code: 'E_BUNDLE_INCOMPLETE', volume: vol.name, message: `${vol.name} is missing from ${dir}` });
+      continue;
+    }
+    if (size !== vol.size) {
+      add({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: vol.name,
+        message: `${vol.name} is ${size} bytes, bundle.json says ${vol.size}`,
+      });
+    }
+    const fileHash = createHash('sha256');
+    let hashed = 0;
+    async function* tap(): AsyncGenerator<Buffer> {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+        const b = chunk as Buffer;
+        fileHash.update(b);
+        hashed += b.length;
+        progress.advance(b.length);
+        yield b;
+      }
+    }
+    const result = await readVolume(tap(), {
+      volume: vol.name,
+      expected: expectedEntries(idx, vol.name),
+      locate: (p) => locate.get(p),
+      onProblem: (p) => {
+        add(p);
+        const part = partOf.get(p.entry ?? '');
+        if (part !== undefined) {
+          const whole = splitHashes.get(part.entry.path);
+          if (whole) whole.broken = true;
+          else splitHashes.set(part.entry.path, { hash: createHash('sha256'), next: -1, broken: true });
+        }
+      },
+      onEntry: async (e, stream) => {
+        report.checked.entries++;
+        if (stream === undefined) return;
+        const part = partOf.get(e.path);
+        const keep = part === undefined && wantsContent(e.path, manifestBlobs);
+        if (keep && e.size > MAX_SMALL_CONTENT) tooLarge.add(e.path);
+        const collect = keep && e.size <= MAX_SMALL_CONTENT;
+        let whole: { hash: Hash; next: number; broken: boolean } | undefined;
+        if (part !== undefined) {
+          whole = splitHashes.get(part.entry.path);
+          if (whole === undefined) {
+            whole = { hash: createHash('sha256'), next: 0, broken: false };
+            splitHashes.set(part.entry.path, whole);
+          }
+          if (whole.next !== part.index) whole.broken = true;
+        }
+        const chunks: Buffer[] = [];
+        for await (const c of stream) {
+          const b = c as Buffer;
+          report.checked.bytes += b.length;
+          if (collect) chunks.push(b);
+          whole?.hash.update(b);
+        }
+        // The stream ended cleanly: these are the bytes the index vouches for.
+        if (collect) content.set(e.path, Buffer.concat(chunks));
+        if (whole !== undefined && part !== undefined) whole.next = part.index + 1;
+      },
+    });
+    if (result.aborted || hashed !== size) {
+      try {
+        const h = await hashFile(path);
+        checkVolumeDigest(vol.name, h.sha256, vol.sha256);
+      } catch (err) {
+        add({ code: 'E_IO', volume: vol.name, message: `cannot read ${vol.name}: ${messageOf(err)}` });
+      }
+    } else {
+      checkVolumeDigest(vol.name, fileHash.digest('hex'), vol.sha256);
+    }
+    report.checked.volumes++;
+  }
+
+  if (only === undefined) {
+    for (const e of idx.entries) {
+      if (e.parts === undefined) continue;
+      const whole = splitHashes.get(e.path);
+      if (whole === undefined || whole.broken || whole.next !== e.parts.length) continue;
+      const actual = whole.hash.digest('hex');
+      if (actual !== e.sha256) {
+        add({
+          code: 'E_DIGEST_MISMATCH',
+          entry: e.path,
+          digest: `sha256:${e.sha256 ?? ''}`,
+          message: `${e.path}: its parts join to sha256 ${actual}, bundle.json says ${e.sha256 ?? ''}`,
+        });
+      }
+    }
+    checkComplete(idx, content, tooLarge, report, add);
+    await checkSignatures(dir, idx, rawIndex, content, opts, report, add);
+  }
+  return finish();
+
+  function checkVolumeDigest(name: string, actual: string, indexed: string): void {
+    if (actual !== indexed) {
+      add({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: name,
+        message: `${name} has sha256 ${actual}, bundle.json says ${indexed}`,
+      });
+    }
+  }
+
+  function finish(): VerifyReport {
+    report.ok = problems.length === 0;
+    return report;
+  }
+}
+
+function checkComplete(
+  index: BundleIndex,
+  content: Map<string, Buffer>,
+  tooLarge: Set<string>,
+  report: VerifyReport,
+  add: (p: Problem) => void,
+): void {
+  const byPath = new Map(index.entries.map((e) => [e.path, e]));
+  const has = (path: string): boolean => byPath.has(path);
+  for (const e of index.entries) {
+    const at = parseV2Path(e.path);
+    if (at === undefined || at.kind !== 'manifests') continue;
+    if (e.type === 'symlink') {
+      report.checked.tags++;
+      const target = manifestEntryPath(at.repository, e.linkTarget ?? '');
+      if (!has(target)) {
+        add({
+          code: 'E_BUNDLE_INCOMPLETE',
+          volume: e.volume,
+          entry: e.path,
+          digest: e.linkTarget,
+          message: `tag ${e.path} points to ${e.linkTarget}, which is not in the bundle`,
+        });
+      }
+      continue;
+    }
+    if (e.type !== 'hardlink' || e.linkTarget === undefined) continue;
+    report.checked.manifests++;
+    const blob = e.linkTarget;
+    if (tooLarge.has(blob)) {
+      add({
+        code: 'E_TOO_LARGE',
+        volume: e.volume,
+        entry: e.path,
+        message: `manifest ${e.path} is larger than ${MAX_SMALL_CONTENT} bytes`,
+      });
+      continue;
+    }
+    const bytes = content.get(blob);
+    if (bytes === undefined) continue; // its blob has a problem of its own, already reported
+    let refs: { blobs: string[]; children: string[] };
+    try {
+      const m = parseManifest(bytes);
+      refs = {
+        blobs: [...(m.config ? [m.config.digest] : []), ...m.layers.map((l) => l.digest)],
+        children: m.manifests.map((c) => c.digest),
+      };
+    } catch (err) {
+      add({
+        code: 'E_MANIFEST_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        digest: at.name,
+        message: `${e.path}: ${messageOf(err)}`,
+      });
+      continue;
+    }
+    for (const d of refs.blobs) {
+      if (!has(blobEntryPath(at.repository, d))) {
+        add({
+          code: 'E_BUNDLE_INCOMPLETE',
+          volume: e.volume,
+          entry: e.path,
+          digest: d,
+          message: `manifest ${e.path} needs blob ${d}, which is not in the bundle (${blobEntryPath(at.repository, d)})`,
+        });
+      }
+    }
+    for (const d of refs.children) {
+      if (!has(manifestEntryPath(at.repository, d))) {
+        add({
+          code: 'E_BUNDLE_INCOMPLETE',
+          volume: e.volume,
+          entry: e.path,
+          digest: d,
+          message: `manifest list ${e.path} needs manifest ${d}, which is not in the bundle`,
+        });
+      }
+    }
+  }
+  // Everything the index names must be there.
+  const need = (repository: string, ref: string, what: string): void => {
+    const path = manifestEntryPath(repository, ref);
+    if (!has(path)) {
+      add({
+        code: 'E_BUNDLE_INCOMPLETE',
+        entry: path,
+        ...(ref.startsWith('sha256:') ? { digest: ref } : {}),
+        message: `${what} ${repository}:${ref} is not in the bundle (no ${path})`,
+      });
+    }
+  };
+  if (index.release) {
+    need(index.release.repository, index.release.digest, 'release image');
+    need(index.release.repository, index.release.tag, 'release tag');
+  }
+  for (const im of index.images) {
+    need(im.repository, im.digest, `image ${im.name}`);
+    for (const t of im.tags) need(im.repository, t, `tag of ${im.name}`);
+    for (const c of im.children ?? []) need(im.repository, c, `child manifest of ${im.name}`);
+  }
+  if (index.graphData) {
+    const g = index.graphData;
+    need(g.repository, g.digest, 'graph-data image');
+    need(g.repository, g.tag, 'graph-data tag');
+    if (g.signatureDigest !== undefined) need(g.repository, g.signatureDigest, 'graph-data signature image');
+    if (g.signatureTag !== undefined) need(g.repository, g.signatureTag, 'graph-data signature tag');
+  }
+}
+
+function signatureProblemCode(check: SignatureCheck): Problem['code'] {
+  return check.reason !== undefined && /not in the keyrings|expired|revoked/.test(check.reason)
+    ? 'E_SIGNATURE_UNTRUSTED'
+    : 'E_SIGNATURE_INVALID';
+}
+
+async function checkSignatures(
+  dir: string,
+  index: BundleIndex,
+  rawIndex: Buffer | undefined,
+  content: Map<string, Buffer>,
+  opts: VerifyOptions,
+  report: VerifyReport,
+  add: (p: Problem) => void,
+): Promise<void> {
+  let keyrings = opts.keyrings;
+  if (keyrings === undefined) {
+    try {
+      keyrings = [await loadKeyring(defaultKeyringPath())];
+    } catch (err) {
+      add({ code: 'E_KEYRING', message: `cannot load the default keyring: ${messageOf(err)}` });
+      keyrings = [];
+    }
+  }
+  const byPath = new Map(index.entries.map((e) => [e.path, e]));
+  const verifyOptions = opts.now === undefined ? {} : { now: opts.now };
+  const releaseDigest = index.release?.digest;
+  let releaseSigned = false;
+
+  // Signature files: signatures/sha256=<hex>/signature-<N>; the digest is in the path.
+  const records = new Map<string, { kind: 'release' | 'graph-data'; keyId: string; identity: string }>();
+  for (const s of index.signatures)
+    records.set(s.path, { kind: 'release', keyId: s.keyId, identity: s.identity });
+  for (const s of index.graphData?.signatures ?? [])
+    records.set(s.path, { kind: 'graph-data', keyId: s.keyId, identity: s.identity });
+  for (const e of index.entries) {
+    if (!e.path.startsWith('signatures/')) continue;
+    const m = /^signatures\/sha256=([a-f0-9]{64})\/signature-[1-9][0-9]*$/.exec(e.path);
+    if (!m) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        message: `${e.path} is not signatures/sha256=<hex>/signature-<N>`,
+      });
+      continue;
+    }
+    const bytes = content.get(e.path);
+    if (bytes === undefined) continue; // reported with the entry
+    const digest = `sha256:${m[1] ?? ''}`;
+    const record = records.get(e.path);
+    const kind = record?.kind ?? (digest === index.graphData?.digest ? 'graph-data' : 'release');
+    const check = await verifySignature(bytes, keyrings, digest, verifyOptions);
+    report.checked.signatures++;
+    report.signatures.push({ ...check, path: e.path, kind, expectedDigest: digest });
+    if (!check.ok) {
+      add({
+        code: signatureProblemCode(check),
+        volume: e.volume,
+        entry: e.path,
+        digest,
+        message: `${e.path}: ${check.reason ?? 'does not verify'}`,
+      });
+      continue;
+    }
+    if (record !== undefined && (record.keyId !== check.keyId || record.identity !== check.identity)) {
+      add({
+        code: 'E_SIGNATURE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        digest,
+        message: `${e.path}: signed by ${check.keyId} for ${check.identity}, bundle.json says ${record.keyId} for ${record.identity}`,
+      });
+    }
+    if (digest === releaseDigest) releaseSigned = true;
+  }
+  for (const [path, r] of records) {
+    if (!byPath.has(path))
+      add({
+        code: 'E_BUNDLE_INVALID',
+        entry: path,
+        message: `bundle.json lists ${r.kind} signature ${path}, which is not an entry`,
+      });
+  }
+
+  // Signature ConfigMaps under config/.
+  for (const e of index.entries) {
+    if (!e.path.startsWith('config/')) continue;
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    if (!name.startsWith('signature-sha256-')) continue;
+    const bytes = content.get(e.path);
+    if (bytes === undefined) continue;
+    let parsed: { digest: string; signatures: Buffer[] };
+    try {
+      parsed = parseSignatureConfigMap(bytes.toString('utf8'), e.path);
+    } catch (err) {
+      add({
+        code: isBaleError(err) ? err.code : 'E_SIGNATURE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        message: messageOf(err),
+      });
+      continue;
+    }
+    if (releaseDigest !== undefined && parsed.digest !== releaseDigest) {
+      add({
+        code: 'E_SIGNATURE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        digest: parsed.digest,
+        message: `${e.path} holds signatures for ${parsed.digest}, but the release is ${releaseDigest}`,
+      });
+    }
+    for (const [i, sig] of parsed.signatures.entries()) {
+      const check = await verifySignature(sig, keyrings, parsed.digest, verifyOptions);
+      report.checked.signatures++;
+      const where = `${e.path} (signature ${i + 1})`;
+      report.signatures.push({ ...check, path: where, kind: 'configmap', expectedDigest: parsed.digest });
+      if (!check.ok) {
+        add({
+          code: signatureProblemCode(check),
+          volume: e.volume,
+          entry: e.path,
+          digest: parsed.digest,
+          message: `${where}: ${check.reason ?? 'does not verify'}`,
+        });
+      } else if (parsed.digest === releaseDigest) releaseSigned = true;
+    }
+  }
+  if (
+    index.release !== undefined &&
+    !releaseSigned &&
+    !report.problems.some((p) => p.code.startsWith('E_SIGNATURE'))
+  ) {
+    add({
+      code: 'E_SIGNATURE_NONE',
+      digest: index.release.digest,
+      message: `no signature in the bundle verifies the release ${index.release.version} (${index.release.digest})`,
+    });
+  }
+
+  // bundle.json.asc
+  let asc: string | undefined;
+  try {
+    asc = await readFile(join(dir, INDEX_SIGNATURE_FILE), 'utf8');
+  } catch {
+    asc = undefined;
+  }
+  if (asc !== undefined && rawIndex !== undefined) {
+    const check = await verifyDetached(rawIndex, asc, keyrings, verifyOptions);
+    report.checked.signatures++;
+    report.signatures.push({ ...check, path: INDEX_SIGNATURE_FILE, kind: 'index' });
+    if (!check.ok) {
+      add({
+        code: signatureProblemCode(check),
+        file: INDEX_SIGNATURE_FILE,
+        message: `${INDEX_SIGNATURE_FILE}: ${check.reason ?? 'does not verify'}`,
+      });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PlannedEntry } from '../../src/bundle/plan.js';
+import type { Problem } from '../../src/bundle/problem.js';
+import { readVolume, type ExpectedEntry } from '../../src/bundle/volume-reader.js';
+import { writeVolume } from '../../src/bundle/volume-writer.js';
+import { sha256Hex } from '../../src/digest.js';
+import { isBaleError } from '../../src/errors.js';
+import { noise } from '../../fixtures/hostile/valid-bundle.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bale-volume-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const manifest = Buffer.from('{"schemaVersion":2}');
+const hex = sha256Hex(manifest);
+const layer = noise(3, 300_000);
+const layerHex = sha256Hex(layer);
+const entries: PlannedEntry[] = [
+  { path: `v2/r/blobs/sha256:${layerHex}`, type: 'file', size: layer.length, sha256: layerHex },
+  { path: `v2/r/blobs/sha256:${hex}`, type: 'file', size: manifest.length, sha256: hex },
+  { path: `v2/r/manifests/sha256:${hex}`, type: 'hardlink', size: 0, linkTarget: `v2/r/blobs/sha256:${hex}` },
+  { path: 'v2/r/manifests/v1', type: 'symlink', size: 0, linkTarget: `sha256:${hex}` },
+  { path: 'config/a.yaml', type: 'file', size: 6 },
+];
+const content = (e: PlannedEntry): Readable => {
+  if (e.path === 'config/a.yaml') return Readable.from([Buffer.from('a: 1\n'), Buffer.from('\n')]);
+  const data = e.path.endsWith(layerHex) ? layer : manifest;
+  // Chunk the source differently each call: output must not depend on it.
+  const size = 1 + Math.floor(Math.random() * 70_000);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size));
+  return Readable.from(chunks);
+};
+
+describe('writeVolume', () => {
+  test('is deterministic: same inputs, byte-identical volume', async () => {
+    const a = await writeVolume(join(dir, 'volume-001.tar.zst'), entries, content);
+    const first = await readFile(join(dir, 'volume-001.tar.zst'));
+    const b = await writeVolume(join(dir, 'volume-002.tar.zst'), entries, content);
+    const second = await readFile(join(dir, 'volume-002.tar.zst'));
+    expect(first.equals(second)).toBe(true);
+    expect(a.sha256).toBe(b.sha256);
+    expect(a.sha256).toBe(sha256Hex(first));
+    expect(a.entries.find((e) => e.path === 'config/a.yaml')?.sha256).toBe(sha256Hex('a: 1\n\n'));
+  });
+
+  test('a source shorter than planned fails and leaves no file behind', async () => {
+    const path = join(dir, 'volume-009.tar.zst');
+    const bad = [{ path: 'config/x', type: 'file' as const, size: 10 }];
+    let err: unknown;
+    try {
+      await writeVolume(path, bad, () => Readable.from([Buffer.from('short')]));
+    } catch (e) {
+      err = e;
+    }
+    expect(isBaleError(err, 'E_SIZE_MISMATCH')).toBe(true);
+    await expect(readFile(path)).rejects.toThrow();
+    await expect(readFile(`${path}.tmp`)).rejects.toThrow();
+  });
+
+  test('a source with other bytes than its digest fails', async () => {
+    const bad = [
+      { path: `v2/r/blobs/sha256:${hex}`, type: 'file' as const, size: manifest.length, sha256: hex },
+    ];
+    await expect(
+      writeVolume(join(dir, 'volume-010.tar.zst'), bad, () => Readable.from([Buffer.alloc(manifest.length)])),
+    ).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' });
+  });
+});
+
+describe('readVolume', () => {
+  const expected = async (): Promise<{
+    path: string;
+    expected: ExpectedEntry[];
+  }> => {
+    const path = join(dir, 'volume-100.tar.zst');
+    const w = await writeVolume(path, entries, content);
+    return { path, expected: w.entries };
+  };
+
+  for (const chunk of [1, 7, 512, 65536]) {
+    test(`reads the volume fed in ${chunk}-byte chunks`, async () => {
+      const { path, expected: exp } = await expected();
+      const data = await readFile(path);
+      async function* chunks(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < data.length; i += chunk) yield data.subarray(i, i + chunk);
+      }
+      const got = new Map<string, string>();
+      const problems: Problem[] = [];
+      const r = await readVolume(chunks(), {
+        volume: 'volume-100.tar.zst',
+        expected: exp,
+        onProblem: (p) => problems.push(p),
+        onEntry: async (e, stream) => {
+          if (!stream) {
+            got.set(e.path, `-> ${e.linkTarget}`);
+            return;
+          }
+          const parts: Buffer[] = [];
+          for await (const c of stream) parts.push(c as Buffer);
+          got.set(e.path, sha256Hex(Buffer.concat(parts)));
+        },
+      });
+      expect(problems).toEqual([]);
+      expect(r).toEqual({ entries: 5, verified: 5, aborted: false });
+      expect(got.get(entries[0]!.path)).toBe(layerHex);
+      expect(got.get('v2/r/manifests/v1')).toBe(`-> sha256:${hex}`);
+    });
+  }
+
+  test('without onProblem, the first problem throws with volume and entry', async () => {
+    const { path, expected: exp } = await expected();
+    const wrong = exp.map((e) => (e.path === 'config/a.yaml' ? { ...e, sha256: '0'.repeat(64) } : e));
+    await expect(
+      readVolume(createReadStream(path), { volume: 'volume-100.tar.zst', expected: wrong }),
+    ).rejects.toMatchObject({
+      code: 'E_DIGEST_MISMATCH',
+      details: { volume: 'volume-100.tar.zst', entry: 'config/a.yaml' },
+    });
+  });
+
+  test('a handler that stops early does not stop the checks', async () => {
+    const { path, expected: exp } = await expected();
+    const problems: Problem[] = [];
+    const r = await readVolume(createReadStream(path), {
+      volume: 'v',
+      expected: exp,
+      onProblem: (p) => problems.push(p),
+      onEntry: async (_e, stream) => {
+        if (!stream) return;
+        for await (const _ of stream) break;
+      },
+    });
+    expect(problems).toEqual([]);
+    expect(r.verified).toBe(5);
+  });
+
+  test('an error from the handler is rethrown as is', async () => {
+    const { path, expected: exp } = await expected();
+    const boom = new Error('push failed');
+    await expect(
+      readVolume(createReadStream(path), {
+        volume: 'v',
+        expected: exp,
+        onEntry: () => {
+          throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
+  });
+
+  test('an empty file is corrupt', async () => {
+    async function* none(): AsyncGenerator<Buffer> {}
+    const problems: Problem[] = [];
+    await readVolume(none(), { volume: 'v', expected: [], onProblem: (p) => problems.push(p) });
+    expect(problems.map((p) => p.code)).toEqual(['E_BUNDLE_CORRUPT']);
+  });
+});
