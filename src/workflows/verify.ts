@@ -18,7 +18,8 @@ import { blobEntryPath, manifestEntryPath, parseV2Path } from '../bundle/entry-p
 import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import type { Problem } from '../bundle/problem.js';
 import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from '../bundle/sha256sums.js';
-import { readVolume, type ExpectedEntry } from '../bundle/volume-reader.js';
+import { expectedEntries } from '../bundle/expected-entries.js';
+import { readVolume } from '../bundle/volume-reader.js';
 import { sha256Hex } from '../digest.js';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
@@ -75,23 +76,7 @@ export interface VerifyReport {
   index?: BundleIndex;
 }
 
-/** Whole entries and parts the index puts in `volume`, in index order. */
-export function expectedEntries(index: BundleIndex, volume: string): ExpectedEntry[] {
-  const out: ExpectedEntry[] = [];
-  for (const e of index.entries) {
-    if (e.parts) {
-      for (const p of e.parts) {
-        if (p.volume === volume) out.push({ path: p.path, type: 'file', size: p.size, sha256: p.sha256 });
-      }
-    } else if (e.volume === volume) {
-      const x: ExpectedEntry = { path: e.path, type: e.type, size: e.size };
-      if (e.sha256 !== undefined) x.sha256 = e.sha256;
-      if (e.linkTarget !== undefined) x.linkTarget = e.linkTarget;
-      out.push(x);
-    }
-  }
-  return out;
-}
+export { expectedEntries } from '../bundle/expected-entries.js';
 
 /** Entries whose content verify keeps in memory for the deeper checks. */
 function wantsContent(path: string, manifestBlobs: Set<string>): boolean {
