@@ -30,12 +30,18 @@ export class ConfinedDirWriter {
       relPath.includes('\0') ||
       relPath.split('/').some((p) => p === '' || p === '.' || p === '..')
     ) {
-      throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write ${JSON.stringify(relPath)}: not a plain relative path`);
+      throw new BaleError(
+        'E_BUNDLE_HOSTILE',
+        `refusing to write ${JSON.stringify(relPath)}: not a plain relative path`,
+      );
     }
     const abs = resolve(this.root, ...relPath.split('/'));
     const rel = relative(this.root, abs);
     if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write ${JSON.stringify(relPath)}: it leaves ${this.root}`);
+      throw new BaleError(
+        'E_BUNDLE_HOSTILE',
+        `refusing to write ${JSON.stringify(relPath)}: it leaves ${this.root}`,
+      );
     }
     return abs;
   }
@@ -60,9 +66,13 @@ export class ConfinedDirWriter {
         continue;
       }
       if (st.isSymbolicLink() || !st.isDirectory()) {
-        throw new BaleError('E_BUNDLE_HOSTILE', `refusing to write below ${cur}: it is not a plain directory`, {
-          hint: 'Remove it, or choose an empty target directory.',
-        });
+        throw new BaleError(
+          'E_BUNDLE_HOSTILE',
+          `refusing to write below ${cur}: it is not a plain directory`,
+          {
+            hint: 'Remove it, or choose an empty target directory.',
+          },
+        );
       }
     }
     this.madeDirs.add(dir);
@@ -102,7 +112,10 @@ export class ConfinedDirWriter {
     const abs = this.resolvePath(relPath);
     const target = this.resolvePath(targetRelPath);
     await this.ensureParent(abs);
-    const [a, b] = await Promise.all([lstat(abs).catch(() => undefined), lstat(target).catch(() => undefined)]);
+    const [a, b] = await Promise.all([
+      lstat(abs).catch(() => undefined),
+      lstat(target).catch(() => undefined),
+    ]);
     if (b === undefined || !b.isFile()) {
       throw new BaleError('E_BUNDLE_INCOMPLETE', `cannot link ${relPath}: ${targetRelPath} is missing`);
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
-import { expectedEntries } from '../workflows/verify.js';
+import { expectedEntries } from '../bundle/expected-entries.js';
 import { BaleError } from '../errors.js';
 
 /** Volumes that hold (a part of) an entry, in order. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { ConfinedDirWriter } from '../layout/dir-writer.js';
-import { expectedEntries } from '../workflows/verify.js';
+import { expectedEntries } from '../bundle/expected-entries.js';
 import type { Progress } from '../progress.js';
 import { openBundleEntry } from './bundle-source.js';
 
@@ -29,7 +29,13 @@ export async function unpackToDir(o: {
   signal?: AbortSignal;
 }): Promise<DirUnpackResult> {
   const writer = new ConfinedDirWriter(o.dir);
-  const result: DirUnpackResult = { dir: writer.root, filesWritten: 0, filesPresent: 0, links: 0, bytesWritten: 0 };
+  const result: DirUnpackResult = {
+    dir: writer.root,
+    filesWritten: 0,
+    filesPresent: 0,
+    links: 0,
+    bytesWritten: 0,
+  };
   const byPath = new Map(o.index.entries.map((e) => [e.path, e]));
   o.progress.phase('write directory', { bytes: o.index.entries.reduce((n, e) => n + e.size, 0) });
 

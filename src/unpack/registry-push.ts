@@ -6,13 +6,15 @@ import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { BaleError } from '../errors.js';
 import { parseLayoutPath } from '../layout/paths.js';
-import { expectedEntries } from '../workflows/verify.js';
+import { expectedEntries } from '../bundle/expected-entries.js';
 import type { Progress } from '../progress.js';
 import type { RegistryClient, Repo } from '../registry/client.js';
 import { parseManifest } from '../registry/manifest.js';
 import { openBundleEntry, volumesOf } from './bundle-source.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Volumes read (and pushed from) at the same time: each costs a zstd stream and a CPU. */
+const MAX_PARALLEL_VOLUMES = 4;
 
 export interface Destination {
   registry: string;
@@ -39,7 +41,8 @@ export interface PushImageStatus {
   destination: string;
   digest: string;
   tags: string[];
-  blobsPresent: number;
+  /** Blobs of the image the registry had (absent when its manifests were present and so not read). */
+  blobsPresent?: number;
   blobsToPush: number;
   bytesToPush: number;
   manifestPresent: boolean;
@@ -131,67 +134,99 @@ export async function pushBundle(o: {
     images: [],
   };
 
-  // 1. What does the registry have already?
-  progress.phase('check destination', { items: repos.reduce((n, r) => n + r.blobs.length + r.manifests.length, 0) });
+  // 1. What does the registry have already? Blobs, manifests and tags, all by HEAD.
+  progress.phase('check destination', {
+    items: repos.reduce((n, r) => n + r.blobs.length + r.manifests.length + r.tags.length, 0),
+  });
   const present = new Map<string, Set<string>>(); // digest → dest repositories that have it
   const missing = new Map<string, { repo: RepoContent; entry: BundleEntry; digest: string }>(); // by entry path
   const manifestPresent = new Set<string>(); // `${destRepo}@${digest}`
-  await Promise.all(
-    repos.flatMap((r) => [
-      ...r.blobs.map((b) =>
-        limit(async () => {
-          signal?.throwIfAborted();
-          const digest = r.blobDigest.get(b.path) ?? '';
-          if (await client.blobExists(r.dest, digest)) {
-            const s = present.get(digest) ?? new Set<string>();
-            s.add(r.dest.repository);
-            present.set(digest, s);
-            result.blobsPresent++;
-          } else {
-            missing.set(b.path, { repo: r, entry: b, digest });
-          }
-          progress.advance(0, 1);
-        }),
-      ),
-      ...r.manifests.map((d) =>
-        limit(async () => {
-          signal?.throwIfAborted();
-          if (await client.headManifest(r.dest, d)) manifestPresent.add(`${r.dest.repository}@${d}`);
-          progress.advance(0, 1);
-        }),
-      ),
-    ]),
-  );
-
-  for (const r of repos) {
-    for (const t of r.tags) {
-      const missingBlobs = r.blobs.filter((b) => missing.has(b.path));
-      result.images.push({
-        repository: r.repository,
-        destination: `${r.dest.registry}/${r.dest.repository}`,
-        digest: t.digest,
-        tags: [t.tag],
-        blobsPresent: r.blobs.length - missingBlobs.length,
-        blobsToPush: missingBlobs.length,
-        bytesToPush: missingBlobs.reduce((n, b) => n + b.size, 0),
-        manifestPresent: manifestPresent.has(`${r.dest.repository}@${t.digest}`),
-      });
-    }
+  const tagPresent = new Set<string>(); // `${destRepo}:${tag}` already naming the right digest
+  const checks: (() => Promise<void>)[] = repos.flatMap((r) => [
+    ...r.blobs.map((b) => async () => {
+      signal?.throwIfAborted();
+      const digest = r.blobDigest.get(b.path) ?? '';
+      if (await client.blobExists(r.dest, digest)) {
+        const s = present.get(digest) ?? new Set<string>();
+        s.add(r.dest.repository);
+        present.set(digest, s);
+        result.blobsPresent++;
+      } else {
+        missing.set(b.path, { repo: r, entry: b, digest });
+      }
+      progress.advance(0, 1);
+    }),
+    ...r.manifests.map((d) => async () => {
+      signal?.throwIfAborted();
+      if (await client.headManifest(r.dest, d)) manifestPresent.add(`${r.dest.repository}@${d}`);
+      progress.advance(0, 1);
+    }),
+    ...r.tags.map((t) => async () => {
+      signal?.throwIfAborted();
+      const head = await client.headManifest(r.dest, t.tag);
+      if (head?.digest === t.digest) tagPresent.add(`${r.dest.repository}:${t.tag}`);
+      progress.advance(0, 1);
+    }),
+  ]);
+  // One request alone first: an unreachable registry, a certificate or credentials
+  // problem then fails once, clearly, instead of once per blob.
+  const [probe, ...rest] = checks;
+  if (probe) await probe();
+  try {
+    await Promise.all(rest.map((c) => limit(c)));
+  } catch (err) {
+    limit.clearQueue();
+    throw err;
   }
-  if (o.dryRun) return result;
 
-  // 2. Blobs, read volume by volume; manifests' bytes are collected on the way.
+  // 2. Manifests to read from the volumes: those to push (as manifest or tag); in a dry
+  //    run all of them, to tell per image what is missing.
   const manifestBytes = new Map<string, Buffer>(); // `${repository}@${digest}`
   const wantManifests = new Map<string, RepoContent>(); // entry path of the manifest blob → repo
   for (const r of repos) {
-    for (const d of r.manifests) {
-      if (!manifestPresent.has(`${r.dest.repository}@${d}`) || r.tags.some((t) => t.digest === d)) {
-        wantManifests.set(`v2/${r.repository}/blobs/${d}`, r);
-      }
-    }
+    const needed = new Set<string>(o.dryRun ? r.manifests : []);
+    for (const d of r.manifests) if (!manifestPresent.has(`${r.dest.repository}@${d}`)) needed.add(d);
+    for (const t of r.tags) if (!tagPresent.has(`${r.dest.repository}:${t.tag}`)) needed.add(t.digest);
+    for (const d of needed) wantManifests.set(`v2/${r.repository}/blobs/${d}`, r);
   }
+  const keepManifest = async (
+    e: { path: string; size: number },
+    content: Readable,
+    volume: string,
+  ): Promise<void> => {
+    if (e.size > MAX_MANIFEST_BYTES) {
+      throw new BaleError('E_TOO_LARGE', `manifest ${e.path} in ${volume} is ${e.size} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of content) chunks.push(c as Buffer);
+    const repo = wantManifests.get(e.path);
+    manifestBytes.set(
+      `${repo?.repository}@${e.path.slice(e.path.lastIndexOf('/') + 1)}`,
+      Buffer.concat(chunks),
+    );
+  };
+
+  if (o.dryRun) {
+    for (const volume of volumesHolding(o.index, wantManifests.keys())) {
+      signal?.throwIfAborted();
+      await readVolume(createReadStream(join(o.dir, volume), { highWaterMark: 1 << 20 }), {
+        volume,
+        expected: expectedEntries(o.index, volume),
+        onEntry: async (e, content) => {
+          if (content && wantManifests.has(e.path)) await keepManifest(e, content, volume);
+        },
+      });
+    }
+    result.images = imageStatus(repos, { missing, manifestPresent, tagPresent, manifestBytes });
+    return result;
+  }
+
+  // 3. Blobs, read volume by volume; manifests' bytes are collected on the way.
   const pushed = new Map<string, string[]>(); // digest → dest repositories we pushed it to
-  const pushOne = async (m: { repo: RepoContent; entry: BundleEntry; digest: string }, first: Readable | undefined) => {
+  const pushOne = async (
+    m: { repo: RepoContent; entry: BundleEntry; digest: string },
+    first: Readable | undefined,
+  ) => {
     const mountFrom = [...(present.get(m.digest) ?? []), ...(pushed.get(m.digest) ?? [])].filter(
       (x) => x !== m.repo.dest.repository,
     );
@@ -203,7 +238,9 @@ export async function pushBundle(o: {
       }
       return openBundleEntry(o.dir, o.index, m.entry);
     };
-    const outcome = await client.pushBlob(m.repo.dest, { digest: m.digest, size: m.entry.size }, open, { mountFrom });
+    const outcome = await client.pushBlob(m.repo.dest, { digest: m.digest, size: m.entry.size }, open, {
+      mountFrom,
+    });
     if (outcome === 'uploaded') {
       result.blobsUploaded++;
       result.bytesUploaded += m.entry.size;
@@ -213,14 +250,13 @@ export async function pushBundle(o: {
     progress.advance(m.entry.size);
   };
 
-  const volumesNeeded = new Set<string>();
-  for (const m of missing.values()) if (!m.entry.parts) for (const v of volumesOf(m.entry)) volumesNeeded.add(v);
-  for (const path of wantManifests.keys()) {
-    const e = o.index.entries.find((x) => x.path === path);
-    if (e) for (const v of volumesOf(e)) volumesNeeded.add(v);
-  }
+  const volumesNeeded = new Set(volumesHolding(o.index, wantManifests.keys()));
+  for (const m of missing.values())
+    if (!m.entry.parts) for (const v of volumesOf(m.entry)) volumesNeeded.add(v);
   progress.phase('push blobs', { bytes: [...missing.values()].reduce((n, m) => n + m.entry.size, 0) });
-  for (const volume of o.index.volumes.map((v) => v.name).filter((v) => volumesNeeded.has(v))) {
+  // Each volume is one sequential tar stream; several volumes stream at once.
+  const volumeLimit = pLimit(Math.max(1, Math.min(o.concurrency, MAX_PARALLEL_VOLUMES)));
+  const readOne = async (volume: string): Promise<void> => {
     signal?.throwIfAborted();
     await readVolume(createReadStream(join(o.dir, volume), { highWaterMark: 1 << 20 }), {
       volume,
@@ -232,29 +268,38 @@ export async function pushBundle(o: {
           await pushOne(m, content);
           return;
         }
-        if (wantManifests.has(e.path)) {
-          if (e.size > MAX_MANIFEST_BYTES) {
-            throw new BaleError('E_TOO_LARGE', `manifest ${e.path} in ${volume} is ${e.size} bytes`);
-          }
-          const chunks: Buffer[] = [];
-          for await (const c of content) chunks.push(c as Buffer);
-          const repo = wantManifests.get(e.path);
-          manifestBytes.set(`${repo?.repository}@${e.path.slice(e.path.lastIndexOf('/') + 1)}`, Buffer.concat(chunks));
-        }
+        if (wantManifests.has(e.path)) await keepManifest(e, content, volume);
       },
     });
+  };
+  try {
+    await Promise.all(
+      o.index.volumes
+        .map((v) => v.name)
+        .filter((v) => volumesNeeded.has(v))
+        .map((v) => volumeLimit(() => readOne(v))),
+    );
+  } catch (err) {
+    volumeLimit.clearQueue();
+    throw err;
   }
   // Blobs split across volumes stream from their parts in order.
   for (const m of missing.values()) {
     if (m.entry.parts) await pushOne(m, undefined);
   }
 
-  // 3. Manifests, children first, then tags.
-  progress.phase('push manifests', { items: repos.reduce((n, r) => n + r.manifests.length + r.tags.length, 0) });
+  // 4. Manifests, children first, then tags.
+  progress.phase('push manifests', {
+    items: repos.reduce((n, r) => n + r.manifests.length + r.tags.length, 0),
+  });
   for (const r of repos) {
     const bytesOf = (d: string): Buffer => {
       const b = manifestBytes.get(`${r.repository}@${d}`);
-      if (!b) throw new BaleError('E_BUNDLE_INCOMPLETE', `manifest ${d} of ${r.repository} was not found in the volumes`);
+      if (!b)
+        throw new BaleError(
+          'E_BUNDLE_INCOMPLETE',
+          `manifest ${d} of ${r.repository} was not found in the volumes`,
+        );
       return b;
     };
     for (const d of r.manifests) {
@@ -270,8 +315,7 @@ export async function pushBundle(o: {
     }
     for (const t of r.tags) {
       signal?.throwIfAborted();
-      const head = await client.headManifest(r.dest, t.tag);
-      if (head?.digest === t.digest) {
+      if (tagPresent.has(`${r.dest.repository}:${t.tag}`)) {
         result.tagsPresent++;
       } else {
         const bytes = bytesOf(t.digest);
@@ -281,5 +325,76 @@ export async function pushBundle(o: {
       progress.advance(0, 1);
     }
   }
+  result.images = imageStatus(repos, { missing, manifestPresent, tagPresent, manifestBytes });
   return result;
+}
+
+/** Volumes holding (a part of) any of these entries, in bundle order. */
+function volumesHolding(index: BundleIndex, paths: Iterable<string>): string[] {
+  const wanted = new Set(paths);
+  const vols = new Set<string>();
+  for (const e of index.entries) if (wanted.has(e.path)) for (const v of volumesOf(e)) vols.add(v);
+  return index.volumes.map((v) => v.name).filter((v) => vols.has(v));
+}
+
+/**
+ * Per tagged image: is it there, and which of its blobs were missing. Its blobs are
+ * known from its manifest (and its children's) when those bytes were read; an image
+ * whose manifests were all present is not read, and then had nothing missing.
+ */
+function imageStatus(
+  repos: RepoContent[],
+  s: {
+    missing: Map<string, { entry: BundleEntry; digest: string }>;
+    manifestPresent: Set<string>;
+    tagPresent: Set<string>;
+    manifestBytes: Map<string, Buffer>;
+  },
+): PushImageStatus[] {
+  const images: PushImageStatus[] = [];
+  for (const r of repos) {
+    const byDigest = new Map<string, string[]>();
+    for (const t of r.tags) byDigest.set(t.digest, [...(byDigest.get(t.digest) ?? []), t.tag]);
+    const missingByDigest = new Map<string, BundleEntry>();
+    for (const m of s.missing.values())
+      if (m.entry.path.startsWith(`v2/${r.repository}/blobs/`)) missingByDigest.set(m.digest, m.entry);
+    for (const [digest, tags] of byDigest) {
+      const blobs = blobsOf(r.repository, digest, s.manifestBytes);
+      const missingBlobs = blobs ? [...blobs].filter((d) => missingByDigest.has(d)) : [];
+      images.push({
+        repository: r.repository,
+        destination: `${r.dest.registry}/${r.dest.repository}`,
+        digest,
+        tags,
+        ...(blobs ? { blobsPresent: blobs.size - missingBlobs.length } : {}),
+        blobsToPush: missingBlobs.length,
+        bytesToPush: missingBlobs.reduce((n, d) => n + (missingByDigest.get(d)?.size ?? 0), 0),
+        manifestPresent:
+          s.manifestPresent.has(`${r.dest.repository}@${digest}`) &&
+          tags.every((t) => s.tagPresent.has(`${r.dest.repository}:${t}`)),
+      });
+    }
+  }
+  return images;
+}
+
+/** Config and layer digests of an image or of all children of an index; undefined when a manifest was not read. */
+function blobsOf(
+  repository: string,
+  digest: string,
+  bytes: Map<string, Buffer>,
+  depth = 0,
+): Set<string> | undefined {
+  const b = bytes.get(`${repository}@${digest}`);
+  if (!b || depth > 2) return undefined;
+  const m = parseManifest(b);
+  const out = new Set<string>();
+  if (m.config) out.add(m.config.digest);
+  for (const l of m.layers) out.add(l.digest);
+  for (const c of m.manifests) {
+    const sub = blobsOf(repository, c.digest, bytes, depth + 1);
+    if (!sub) return undefined;
+    for (const d of sub) out.add(d);
+  }
+  return out;
 }

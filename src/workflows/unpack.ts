@@ -68,17 +68,28 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
     // Still useful: verify, then write the ConfigMaps and say what to do next.
     progress.info('no --to, --to-dir or --apply-* given: verifying and writing the manifests only');
   }
-  const dest = o.to ? parseDestination(o.to) : undefined;
+  const dest = o.to !== undefined ? parseDestination(o.to) : undefined;
+  if (o.applyManifests && o.to === undefined) {
+    progress.warn(
+      '--apply-manifests without --to: there is no mirror configuration to apply, only the ConfigMaps',
+    );
+  }
   const keyrings = await loadKeyrings(o.keyrings);
 
   // 1. Verify everything first.
   const report: VerifyReport = await verifyBundle(dir, { keyrings, progress });
   if (!report.ok) {
-    const first = report.problems.slice(0, 5).map((p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message}`);
-    throw new BaleError('E_VERIFY_FAILED', `the bundle in ${dir} failed verification (${report.problems.length} problem(s)): ${first.join('; ')}`, {
-      hint: 'Nothing was pushed or applied. Run bale verify for the full list; get an intact copy of the bundle.',
-      details: { problems: report.problems },
-    });
+    const first = report.problems
+      .slice(0, 5)
+      .map((p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message}`);
+    throw new BaleError(
+      'E_VERIFY_FAILED',
+      `the bundle in ${dir} failed verification (${report.problems.length} problem(s)): ${first.join('; ')}`,
+      {
+        hint: 'Nothing was pushed or applied. Run bale verify for the full list; get an intact copy of the bundle.',
+        details: { problems: report.problems },
+      },
+    );
   }
   const index = await readIndex(dir);
 
@@ -97,7 +108,11 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
 
   // 2. Push to the mirror registry.
   if (dest) {
-    const credentials = await loadCredentials({ registryConfig: o.registryConfig, env: o.env, homeDir: o.homeDir });
+    const credentials = await loadCredentials({
+      registryConfig: o.registryConfig,
+      env: o.env,
+      homeDir: o.homeDir,
+    });
     let retries = 0;
     const client = new RegistryClient({
       credentials,
@@ -140,21 +155,33 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
 
   // 4. ConfigMaps and mirror configuration.
   const files = await collectConfigFiles(dir, index);
-  const objects: { file: string; text: string; objects: KubeObject[]; signature: boolean }[] = files.map((f) => ({
-    file: basename(f.path),
-    text: f.text,
-    objects: parseManifests(f.text, f.path),
-    signature: basename(f.path).startsWith('signature-'),
-  }));
+  const objects: { file: string; text: string; objects: KubeObject[]; signature: boolean }[] = files.map(
+    (f) => ({
+      file: basename(f.path),
+      text: f.text,
+      objects: parseManifests(f.text, f.path),
+      signature: basename(f.path).startsWith('signature-'),
+    }),
+  );
   if (dest) {
     const sources = index.images.map((img) => ({
       source: img.source,
       mirror: `${dest.registry}/${destRepository(dest, img.repository)}`,
     }));
     const { idms, icsp } = mirrorConfig({ sources });
-    objects.push({ file: 'imagedigestmirrorset.yaml', text: toYaml(idms), objects: [idms as unknown as KubeObject], signature: false });
+    objects.push({
+      file: 'imagedigestmirrorset.yaml',
+      text: toYaml(idms),
+      objects: [idms as unknown as KubeObject],
+      signature: false,
+    });
     if (o.icsp) {
-      objects.push({ file: 'imagecontentsourcepolicy.yaml', text: toYaml(icsp), objects: [icsp as unknown as KubeObject], signature: false });
+      objects.push({
+        file: 'imagecontentsourcepolicy.yaml',
+        text: toYaml(icsp),
+        objects: [icsp as unknown as KubeObject],
+        signature: false,
+      });
     }
   }
   if (!o.dryRun) {
@@ -175,7 +202,9 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
   }
 
   // 5. Apply to the cluster, after the images are in place.
-  const toApply = objects.filter((f) => o.applyManifests || (o.applyReleaseImageSignature && f.signature)).flatMap((f) => f.objects);
+  const toApply = objects
+    .filter((f) => o.applyManifests || (o.applyReleaseImageSignature && f.signature))
+    .flatMap((f) => f.objects);
   if (toApply.length > 0) {
     progress.phase('apply', { items: toApply.length });
     const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
@@ -185,7 +214,10 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
       dryRun: Boolean(o.dryRun),
       onResult: (r) => {
         progress.advance(0, 1);
-        if (r.action === 'conflict') progress.warn(`${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} exists and differs; not changed (use --overwrite)`);
+        if (r.action === 'conflict')
+          progress.warn(
+            `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} exists and differs; not changed (use --overwrite)`,
+          );
         if (r.action === 'error') progress.warn(`${r.kind} ${r.name}: ${r.message ?? 'apply failed'}`);
       },
     });
@@ -195,15 +227,16 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
   }
 
   // 6. What to do next.
+  if (result.toDir && index.release) {
+    result.nextSteps.push(
+      `oc image mirror --from-dir=${result.toDir.dir} 'file://openshift/release:${index.release.version}*' REGISTRY/REPOSITORY`,
+    );
+  }
   if (result.release?.mirror) {
-    if (!o.applyManifests) {
+    if (!o.applyManifests && !o.dryRun) {
       result.nextSteps.push(`oc apply -f ${result.manifestsDir ?? o.manifestsToDir}`);
     }
     result.nextSteps.push(`oc adm upgrade --allow-explicit-upgrade --to-image ${result.release.mirror}`);
-  } else if (o.toDir && index.release) {
-    result.nextSteps.push(
-      `oc image mirror --from-dir=${resolve(o.toDir)} 'file://openshift/release:${index.release.version}*' REGISTRY/REPOSITORY`,
-    );
   }
   result.durationMs = Date.now() - started;
   return result;
@@ -214,7 +247,10 @@ function parseDestination(to: string): Destination {
   const slash = t.indexOf('/');
   const registry = slash < 0 ? t : t.slice(0, slash);
   const prefix = slash < 0 ? '' : t.slice(slash + 1);
-  if (!/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$/.test(registry) || (prefix && !isRepositoryPath(prefix))) {
+  if (
+    !/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$/.test(registry) ||
+    (prefix && !isRepositoryPath(prefix))
+  ) {
     throw new BaleError('E_USAGE', `--to ${JSON.stringify(to)} is not <registry>[/<prefix>]`, {
       hint: 'For example --to mirror.example.com:5000 or --to mirror.example.com:5000/ocp4 (no tag, no digest).',
     });
@@ -228,7 +264,10 @@ async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
 }
 
 /** The small files under config/ and manifests/ (ConfigMaps etc.), read from the volumes. */
-async function collectConfigFiles(dir: string, index: BundleIndex): Promise<{ path: string; text: string }[]> {
+async function collectConfigFiles(
+  dir: string,
+  index: BundleIndex,
+): Promise<{ path: string; text: string }[]> {
   const wanted = new Set(index.manifests);
   const found = new Map<string, string>();
   const volumes = new Set(index.entries.filter((e) => wanted.has(e.path)).map((e) => e.volume ?? ''));

@@ -12,31 +12,57 @@ export const unpackCommand: Command = {
     registryOptions(y, 'dest')
       .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
       .option('to', { type: 'string', description: 'Mirror registry, <registry>[/<prefix>]' })
-      .option('to-dir', { type: 'string', description: "Write oc's v2/ mirror layout (for oc image mirror --from-dir) here" })
+      .option('to-dir', {
+        type: 'string',
+        description: "Write oc's v2/ mirror layout (for oc image mirror --from-dir) here",
+      })
       .option('manifests-to-dir', {
         type: 'string',
-        description: 'Where to write the signature ConfigMaps and mirror configuration (default: ./bale-manifests)',
+        description:
+          'Where to write the signature ConfigMaps and mirror configuration (default: ./bale-manifests)',
       })
       .option('keyring', {
         type: 'array',
         string: true,
         description: 'OpenPGP keyring for the signatures (repeatable). Default: Red Hat release key 2',
       })
-      .option('apply-release-image-signature', { type: 'boolean', description: 'Apply the signature ConfigMaps to the cluster' })
-      .option('apply-manifests', { type: 'boolean', description: 'Apply the ConfigMaps and the mirror configuration to the cluster' })
-      .option('icsp', { type: 'boolean', description: 'Also write an ImageContentSourcePolicy (clusters before 4.13)' })
+      .option('apply-release-image-signature', {
+        type: 'boolean',
+        description: 'Apply the signature ConfigMaps to the cluster',
+      })
+      .option('apply-manifests', {
+        type: 'boolean',
+        description: 'Apply the ConfigMaps and the mirror configuration to the cluster',
+      })
+      .option('icsp', {
+        type: 'boolean',
+        description: 'Also write an ImageContentSourcePolicy (clusters before 4.13)',
+      })
       .option('overwrite', { type: 'boolean', description: 'Update cluster objects that exist and differ' })
-      .option('dry-run', { type: 'boolean', description: 'Verify, then show what would be pushed and applied; change nothing' })
-      .option('kubeconfig', { type: 'string', description: 'Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, in-cluster' })
+      .option('dry-run', {
+        type: 'boolean',
+        description: 'Verify, then show what would be pushed and applied; change nothing',
+      })
+      .option('kubeconfig', {
+        type: 'string',
+        description: 'Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, in-cluster',
+      })
       .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4', 'Push into the mirror registry')
-      .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --apply-manifests', 'Push, then apply the signature and mirror configuration')
+      .example(
+        '$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --apply-manifests',
+        'Push, then apply the signature and mirror configuration',
+      )
       .example('$0 unpack /media/usb/bale --to-dir /srv/mirror', "Write oc's directory layout")
-      .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --dry-run', 'See what would happen'),
+      .example(
+        '$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --dry-run',
+        'See what would happen',
+      ),
   handler: async (args, ctx) => {
     const dir = String(args['bundle-dir']);
     await assertBundleDir(dir);
     const progress = renderer(args, ctx);
-    const manifestsToDir = (args['manifests-to-dir'] as string | undefined) ?? resolve(ctx.cwd, 'bale-manifests');
+    const manifestsToDir =
+      (args['manifests-to-dir'] as string | undefined) ?? resolve(ctx.cwd, 'bale-manifests');
     const result = await unpack({
       bundleDir: dir,
       to: args.to as string | undefined,
@@ -66,14 +92,17 @@ export const unpackCommand: Command = {
     }
     const out: string[] = [];
     const rel = result.release;
-    out.push(`${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`);
+    out.push(
+      `${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`,
+    );
     const p = result.push;
     if (p) {
       if (result.dryRun) {
         for (const img of p.images) {
-          out.push(
-            `  ${img.destination}:${img.tags.join(',')} ${img.manifestPresent ? 'already present' : `to push: ${img.blobsToPush} blob(s), ${formatBytes(img.bytesToPush)}`}`,
-          );
+          const state = img.manifestPresent
+            ? 'already present'
+            : `to push: ${img.blobsToPush} blob(s), ${formatBytes(img.bytesToPush)}${img.blobsPresent ? ` (${img.blobsPresent} blob(s) already there)` : ''}, then the manifest`;
+          out.push(`  ${img.destination}@${img.digest} (${img.tags.join(', ')}): ${state}`);
         }
       } else {
         out.push(
@@ -82,13 +111,23 @@ export const unpackCommand: Command = {
       }
     }
     if (result.toDir) {
-      out.push(`  ${result.toDir.dir}: ${result.toDir.filesWritten} file(s) written (${formatBytes(result.toDir.bytesWritten)}), ${result.toDir.filesPresent} already there`);
+      out.push(
+        `  ${result.toDir.dir}: ${result.toDir.filesWritten} file(s) written (${formatBytes(result.toDir.bytesWritten)}), ${result.toDir.filesPresent} already there`,
+      );
     }
-    if (result.manifestsDir) out.push(`  manifests written to ${result.manifestsDir}: ${result.manifestFiles.map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')}`);
+    if (result.manifestsDir)
+      out.push(
+        `  manifests written to ${result.manifestsDir}: ${result.manifestFiles.map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')}`,
+      );
     for (const a of result.applied) {
-      out.push(`  ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}: ${a.action}${a.message ? ` (${a.message})` : ''}`);
+      out.push(
+        `  ${a.kind} ${a.namespace ? `${a.namespace}/` : ''}${a.name}: ${a.action}${a.message ? ` (${a.message})` : ''}`,
+      );
     }
-    if (result.conflicts) out.push(`  ${result.conflicts} object(s) differ on the cluster and were left alone; re-run with --overwrite to update them`);
+    if (result.conflicts)
+      out.push(
+        `  ${result.conflicts} object(s) differ on the cluster and were left alone; re-run with --overwrite to update them`,
+      );
     out.push(`  in ${formatDuration(result.durationMs)}`);
     if (result.nextSteps.length) {
       out.push('Next steps:');
