@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -79,10 +79,18 @@ export class ConfinedDirWriter {
   }
 
   /** True when a regular file of this size is already in place (a finished earlier write). */
-  async hasFile(relPath: string, size: number): Promise<boolean> {
+  /**
+   * True when a regular file with this size (and digest, when given) is already in
+   * place: a finished earlier write. Whatever else is there is replaced later.
+   */
+  async hasFile(relPath: string, size: number, digest?: string): Promise<boolean> {
     const abs = this.resolvePath(relPath);
     const st = await lstat(abs).catch(() => undefined);
-    return st !== undefined && st.isFile() && st.size === size;
+    if (st === undefined || !st.isFile() || st.size !== size) return false;
+    if (digest === undefined) return true;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    return `sha256:${hash.digest('hex')}` === digest;
   }
 
   /** Streams `source` to `relPath` via a temporary name; renames only once size and digest check. */

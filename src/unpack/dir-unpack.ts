@@ -54,12 +54,12 @@ export async function unpackToDir(o: {
           await writer.symlink(e.path, e.linkTarget ?? '');
           result.links++;
         } else if (content) {
-          if (await writer.hasFile(e.path, e.size)) {
+          const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
+          if (await writer.hasFile(e.path, e.size, digest)) {
             result.filesPresent++;
             o.progress.advance(e.size);
             return;
           }
-          const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
           await writer.writeFile(e.path, content, { size: e.size, digest }, (n) => o.progress.advance(n));
           result.filesWritten++;
           result.bytesWritten += e.size;
@@ -70,11 +70,11 @@ export async function unpackToDir(o: {
   for (const e of o.index.entries) {
     if (!e.parts) continue;
     o.signal?.throwIfAborted();
-    if (await writer.hasFile(e.path, e.size)) {
+    const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
+    if (await writer.hasFile(e.path, e.size, digest)) {
       result.filesPresent++;
       continue;
     }
-    const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
     await writer.writeFile(e.path, openBundleEntry(o.bundleDir, o.index, e), { size: e.size, digest }, (n) =>
       o.progress.advance(n),
     );

@@ -169,4 +169,18 @@ describe('bale unpack --to-dir', () => {
     expect(st.isFile()).toBe(true);
     expect(await fileSha256(target)).toBe(`sha256:${blob?.sha256}`);
   });
+
+  it('replaces a planted file of the right size but the wrong bytes', async () => {
+    const out = join(work, 'planted-same-size');
+    const blob = b.index.entries.find(
+      (e) => e.type === 'file' && e.size > 0 && e.path.startsWith('v2/openshift/release/blobs/'),
+    );
+    expect(blob).toBeDefined();
+    const target = join(out, ...(blob?.path ?? '').split('/'));
+    await mkdir(join(target, '..'), { recursive: true });
+    await writeFile(target, Buffer.alloc(blob?.size ?? 0, 0x41));
+    const r = await runBale(args(out));
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fileSha256(target)).toBe(`sha256:${blob?.sha256}`);
+  });
 });
