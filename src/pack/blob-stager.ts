@@ -32,6 +32,8 @@ export interface StagerStats {
 export class BlobStager {
   readonly stats: StagerStats = { reused: 0, downloaded: 0, bytesDownloaded: 0, bytesResumed: 0 };
   private readonly ready = new Map<string, Promise<string>>();
+  /** Blobs fetched ahead for metadata (release payload, configs): verified, kept to the end. */
+  private readonly prefetched = new Map<string, Promise<string>>();
   private readonly limit;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
@@ -66,6 +68,22 @@ export class BlobStager {
     }
   }
 
+  /**
+   * Stages one blob now, outside the window (small metadata blobs pack reads before it can
+   * plan: image configs, the release payload layer, the graph-data signature layer). The
+   * file stays staged until the pack ends, so a resumed pack reads it from disk instead of
+   * downloading it again, and the volume writer reuses it without a second download.
+   */
+  prefetch(r: StageRequest): Promise<string> {
+    let p = this.prefetched.get(r.digest);
+    if (!p) {
+      p = this.fetch(r);
+      this.prefetched.set(r.digest, p);
+      p.catch(() => this.prefetched.delete(r.digest));
+    }
+    return p;
+  }
+
   /** Resolves with the staged file's path once the blob is complete and verified. */
   async get(digest: string): Promise<string> {
     const p = this.ready.get(digest);
@@ -82,6 +100,7 @@ export class BlobStager {
   }
 
   async remove(digest: string): Promise<void> {
+    if (this.prefetched.has(digest)) return;
     await rm(this.pathOf(digest), { force: true });
     await rm(`${this.pathOf(digest)}.partial`, { force: true });
   }
@@ -98,6 +117,13 @@ export class BlobStager {
     if (this.failed) throw this.failed;
     await this.waitForWindow(r.size);
     this.outstanding += r.size;
+    const pre = this.prefetched.get(r.digest);
+    if (pre) return pre;
+    return this.fetch(r);
+  }
+
+  /** Reuses a complete staged file (re-hashed) or downloads, continuing a `.partial` file. */
+  private async fetch(r: StageRequest): Promise<string> {
     const path = this.pathOf(r.digest);
     const existing = await stat(path).catch(() => undefined);
     if (existing?.isFile()) {
@@ -109,12 +135,17 @@ export class BlobStager {
     }
     this.opts.signal?.throwIfAborted();
     let last = 0;
-    const { resumedFrom } = await this.opts.client.downloadBlob(r.src, { digest: r.digest, size: r.size }, path, {
-      onBytes: (n: number) => {
-        last += n;
-        this.opts.onDownloaded?.(n);
+    const { resumedFrom } = await this.opts.client.downloadBlob(
+      r.src,
+      { digest: r.digest, size: r.size },
+      path,
+      {
+        onBytes: (n: number) => {
+          last += n;
+          this.opts.onDownloaded?.(n);
+        },
       },
-    });
+    );
     this.stats.downloaded++;
     this.stats.bytesDownloaded += last;
     this.stats.bytesResumed += resumedFrom;

@@ -24,10 +24,17 @@ export interface CollectedImage {
   root: ManifestNode;
 }
 
+/** Opens a blob's bytes (pack reads metadata blobs through its staging directory). */
+export type BlobOpener = (src: Repo, desc: Descriptor) => Promise<Readable>;
+
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 /** Pulls a manifest (by tag or digest) and, for an index, every child manifest. */
-export async function collectManifest(client: RegistryClient, src: Repo, reference: string): Promise<ManifestNode> {
+export async function collectManifest(
+  client: RegistryClient,
+  src: Repo,
+  reference: string,
+): Promise<ManifestNode> {
   const m = await client.getManifest(src, reference);
   const parsed = parseManifest(m.bytes, m.mediaType);
   if (parsed.kind === 'index') {
@@ -42,7 +49,11 @@ export async function collectManifest(client: RegistryClient, src: Repo, referen
 }
 
 /** All blob descriptors of a manifest tree, first appearance first, without duplicates. */
-export function treeBlobs(node: ManifestNode, seen = new Set<string>(), out: Descriptor[] = []): Descriptor[] {
+export function treeBlobs(
+  node: ManifestNode,
+  seen = new Set<string>(),
+  out: Descriptor[] = [],
+): Descriptor[] {
   for (const b of node.blobs) {
     if (!seen.has(b.digest)) {
       seen.add(b.digest);
@@ -70,14 +81,25 @@ export function treeSize(node: ManifestNode): number {
 }
 
 /** Reads a small blob (an image config) whole, refusing anything large. */
-export async function readSmallBlob(client: RegistryClient, src: Repo, desc: Descriptor): Promise<Buffer> {
+export async function readSmallBlob(
+  client: RegistryClient,
+  src: Repo,
+  desc: Descriptor,
+  openBlob?: BlobOpener,
+): Promise<Buffer> {
   if (desc.size > MAX_CONFIG_BYTES) {
-    throw new BaleError('E_TOO_LARGE', `config ${desc.digest} of ${src.registry}/${src.repository} is ${desc.size} bytes`, {
-      hint: 'An image config is a small JSON document; this image is not usable.',
-    });
+    throw new BaleError(
+      'E_TOO_LARGE',
+      `config ${desc.digest} of ${src.registry}/${src.repository} is ${desc.size} bytes`,
+      {
+        hint: 'An image config is a small JSON document; this image is not usable.',
+      },
+    );
   }
   const chunks: Buffer[] = [];
-  const stream: Readable = client.openBlob(src, { digest: desc.digest, size: desc.size });
+  const stream: Readable = openBlob
+    ? await openBlob(src, desc)
+    : client.openBlob(src, { digest: desc.digest, size: desc.size });
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }

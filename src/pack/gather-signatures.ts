@@ -70,7 +70,9 @@ export async function gatherSignatures(opts: {
   }
 
   if (kept.length === 0) {
-    const keys = opts.keyrings.flatMap((k) => k.keys.map((key) => `${key.getKeyID().toHex().toUpperCase()} (${k.source})`));
+    const keys = opts.keyrings.flatMap((k) =>
+      k.keys.map((key) => `${key.getKeyID().toHex().toUpperCase()} (${k.source})`),
+    );
     throw new BaleError('E_SIGNATURE_NONE', `no signature of the ${opts.what} ${opts.digest} verifies`, {
       hint:
         `Keys tried: ${keys.join(', ') || 'none'}. Stores tried: ${opts.stores.join(', ') || 'none'}.` +

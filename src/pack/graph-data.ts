@@ -6,7 +6,13 @@ import { BaleError, isBaleError } from '../errors.js';
 import type { RegistryClient, Repo } from '../registry/client.js';
 import { parseImageConfig, parseManifest } from '../registry/manifest.js';
 import { decompressor, peekCompression } from '../release/layer-decompress.js';
-import { collectManifest, pickPlatform, readSmallBlob, type ManifestNode } from './collect-images.js';
+import {
+  collectManifest,
+  pickPlatform,
+  readSmallBlob,
+  type BlobOpener,
+  type ManifestNode,
+} from './collect-images.js';
 import type { SignatureCandidate } from './gather-signatures.js';
 
 const MAX_SIGNATURE_BYTES = 50 * 1024;
@@ -28,17 +34,33 @@ export interface GraphDataSource {
  * Resolves the Cincinnati graph-data image, reads its `source-revision` label, and takes
  * the `signature-<revision>` image of the same repository when there is one (formats.md §4).
  */
-export async function resolveGraphData(client: RegistryClient, src: Repo, reference: string): Promise<GraphDataSource> {
+export async function resolveGraphData(
+  client: RegistryClient,
+  src: Repo,
+  reference: string,
+  openBlob?: BlobOpener,
+): Promise<GraphDataSource> {
+  const open: BlobOpener =
+    openBlob ??
+    ((repo, desc) => Promise.resolve(client.openBlob(repo, { digest: desc.digest, size: desc.size })));
   const root = await collectManifest(client, src, reference);
   const image = pickPlatform(root);
   const manifest = parseManifest(image.bytes, image.mediaType);
-  if (!manifest.config) throw new BaleError('E_MANIFEST_INVALID', `graph-data image ${src.registry}/${src.repository} has no config`);
-  const config = parseImageConfig(await readSmallBlob(client, src, manifest.config));
+  if (!manifest.config)
+    throw new BaleError(
+      'E_MANIFEST_INVALID',
+      `graph-data image ${src.registry}/${src.repository} has no config`,
+    );
+  const config = parseImageConfig(await readSmallBlob(client, src, manifest.config, open));
   const revision = config.labels['source-revision'];
   if (revision === undefined || !/^[A-Za-z0-9._-]{1,100}$/.test(revision)) {
-    throw new BaleError('E_RELEASE_INVALID', `graph-data image ${src.registry}/${src.repository} has no usable source-revision label`, {
-      hint: 'The graph-data image must carry LABEL source-revision=<git revision>.',
-    });
+    throw new BaleError(
+      'E_RELEASE_INVALID',
+      `graph-data image ${src.registry}/${src.repository} has no usable source-revision label`,
+      {
+        hint: 'The graph-data image must carry LABEL source-revision=<git revision>.',
+      },
+    );
   }
   const signatureTag = `signature-${revision}`;
   const tag = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(reference) ? reference : 'latest';
@@ -52,15 +74,22 @@ export async function resolveGraphData(client: RegistryClient, src: Repo, refere
   if (signatureRoot) {
     const sigImage = parseManifest(pickPlatform(signatureRoot).bytes, pickPlatform(signatureRoot).mediaType);
     for (const layer of sigImage.layers) {
-      const found = await readSignatureLayer(client.openBlob(src, { digest: layer.digest, size: layer.size }), root.digest);
-      for (const f of found) candidates.push({ bytes: f.bytes, source: `${src.registry}/${src.repository}:${signatureTag}/${f.name}` });
+      const found = await readSignatureLayer(await open(src, layer), root.digest);
+      for (const f of found)
+        candidates.push({
+          bytes: f.bytes,
+          source: `${src.registry}/${src.repository}:${signatureTag}/${f.name}`,
+        });
     }
   }
   return { src, tag, root, revision, signatureTag, signatureRoot, candidates };
 }
 
 /** Reads `sha256=<hex>/signature-N` files for `digest` out of a (compressed) tar layer. */
-async function readSignatureLayer(layer: Readable, digest: string): Promise<{ name: string; bytes: Buffer }[]> {
+async function readSignatureLayer(
+  layer: Readable,
+  digest: string,
+): Promise<{ name: string; bytes: Buffer }[]> {
   const prefix = `sha256=${digestHex(digest)}/`;
   const out: { name: string; bytes: Buffer }[] = [];
   const extract = tarExtract();

@@ -37,7 +37,14 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
       for (const b of treeBlobs(img.root)) {
         if (seen.has(b.digest)) continue;
         seen.add(b.digest);
-        items.push({ kind: 'blob', path: blobPath(repo, b.digest), size: b.size, digest: b.digest, src: img.src, group: group++ });
+        items.push({
+          kind: 'blob',
+          path: blobPath(repo, b.digest),
+          size: b.size,
+          digest: b.digest,
+          src: img.src,
+          group: group++,
+        });
       }
     }
   }
@@ -63,7 +70,14 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
         written.add(m.digest);
         const g = group++;
         const blob = blobPath(repo, m.digest);
-        items.push({ kind: 'bytes', path: blob, size: m.bytes.length, data: m.bytes, digest: m.digest, group: g });
+        items.push({
+          kind: 'bytes',
+          path: blob,
+          size: m.bytes.length,
+          data: m.bytes,
+          digest: m.digest,
+          group: g,
+        });
         items.push({ kind: 'hardlink', path: manifestPath(repo, m.digest), target: blob, group: g });
         for (const tag of (tagsOf.get(m.digest) ?? []).sort()) {
           items.push({ kind: 'symlink', path: manifestPath(repo, tag), target: m.digest, group: g });
@@ -78,7 +92,8 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
 
   const paths = new Set<string>();
   for (const item of items) {
-    if (paths.has(item.path)) throw new BaleError('E_RELEASE_INVALID', `two entries would have the path ${item.path}`);
+    if (paths.has(item.path))
+      throw new BaleError('E_RELEASE_INVALID', `two entries would have the path ${item.path}`);
     paths.add(item.path);
   }
   return items;

@@ -1,12 +1,23 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { BUNDLE_SCHEMA, type BundleImage, type BundleIndex, type BundleSignature } from '../bundle/index-schema.js';
+import {
+  BUNDLE_SCHEMA,
+  type BundleImage,
+  type BundleIndex,
+  type BundleSignature,
+} from '../bundle/index-schema.js';
 import { acquireLock } from '../bundle/lock.js';
-import { DEFAULT_VOLUME_SIZE, assembleEntries, planVolumes, type PlanInput, type PlannedEntry } from '../bundle/plan.js';
+import {
+  DEFAULT_VOLUME_SIZE,
+  assembleEntries,
+  planVolumes,
+  type PlanInput,
+  type PlannedEntry,
+} from '../bundle/plan.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
 import { serializeIndex, writeIndex } from '../bundle/bundle-index.js';
 import { writeSha256Sums } from '../bundle/sha256sums.js';
@@ -15,15 +26,20 @@ import { digestHex } from '../digest.js';
 import { BaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
 import { BlobStager } from '../pack/blob-stager.js';
+import { assertSpace, bytesOnDisk, freeSpace, spaceNeeded } from '../pack/space-check.js';
 import {
   collectManifest,
   pickPlatform,
   readSmallBlob,
-  treeBlobs,
+  type BlobOpener,
   treeSize,
   type CollectedImage,
 } from '../pack/collect-images.js';
-import { OFFICIAL_SIGNATURE_STORES, gatherSignatures, type KeptSignature } from '../pack/gather-signatures.js';
+import {
+  OFFICIAL_SIGNATURE_STORES,
+  gatherSignatures,
+  type KeptSignature,
+} from '../pack/gather-signatures.js';
 import { resolveGraphData } from '../pack/graph-data.js';
 import { PackJournal } from '../pack/pack-journal.js';
 import { buildPackItems, planFingerprint, type ExtraFile, type PackItem } from '../pack/pack-items.js';
@@ -58,6 +74,7 @@ export interface PackOptions {
   /** Armored OpenPGP private key: sign bundle.json into bundle.json.asc. */
   signKey?: string;
   concurrency?: number;
+  /** zstd level of the volumes (default DEFAULT_COMPRESSION_LEVEL). */
   compressionLevel?: number;
   /** Bytes of blobs staged ahead of the volume writer (default 1 GiB). */
   stagingWindow?: number;
@@ -70,6 +87,8 @@ export interface PackOptions {
   progress?: Progress;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Free bytes at the target (default: statfs); tests pass a small number to exercise the check. */
+  freeSpace?: (dir: string) => Promise<number | undefined>;
 }
 
 export interface PackResult {
@@ -95,6 +114,13 @@ export interface PackResult {
 }
 
 const STATE_DIR = '.bale';
+/**
+ * zstd level 1. Nearly everything in a release is a gzip'd layer, which zstd cannot
+ * shrink: on a 38 MiB gzip'd tar, level 1 gives 99.5 % at ~900 MiB/s, level 3 99.0 % at
+ * ~180 MiB/s, level 6 99.2 % at ~300 MiB/s (one core). The 0.5 % is not worth a five
+ * times slower writer; text (manifests, ConfigMaps, uncompressed layers) still gets ~28 %.
+ */
+export const DEFAULT_COMPRESSION_LEVEL = 1;
 const GiB = 1024 ** 3;
 
 export async function pack(o: PackOptions): Promise<PackResult> {
@@ -102,14 +128,19 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const progress = o.progress ?? silentProgress;
   const signal = o.signal;
   const to = resolve(o.to);
-  await prepareTarget(to);
+  const created = await prepareTarget(to);
   const stateDir = join(to, STATE_DIR);
   await mkdir(join(stateDir, 'blobs'), { recursive: true });
   const lock = await acquireLock(stateDir, o.lockOwner);
   const retries = { count: 0 };
   let client: RegistryClient | undefined;
   try {
-    const credentials = await loadCredentials({ registryConfig: o.registryConfig, env: o.env, homeDir: o.homeDir });
+    await removeTempFiles(to);
+    const credentials = await loadCredentials({
+      registryConfig: o.registryConfig,
+      env: o.env,
+      homeDir: o.homeDir,
+    });
     client = new RegistryClient({
       credentials,
       tlsVerify: o.srcTlsVerify ?? true,
@@ -121,6 +152,20 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       },
     });
     const keyrings = await loadKeyrings(o.keyrings);
+    const window = o.stagingWindow ?? GiB;
+    const stager = new BlobStager({
+      client,
+      dir: join(stateDir, 'blobs'),
+      concurrency: o.concurrency ?? 8,
+      windowBytes: window,
+      signal,
+    });
+    // Metadata blobs (configs, the payload layer, the graph-data signature layer) are staged
+    // too: read from disk, kept until the end, never downloaded twice (not even on resume).
+    const openStaged: BlobOpener = async (src, desc) =>
+      createReadStream(await stager.prefetch({ digest: desc.digest, size: desc.size, src }), {
+        highWaterMark: 1 << 20,
+      });
     const stores = o.signatureStores?.length ? o.signatureStores : OFFICIAL_SIGNATURE_STORES;
 
     // 1. The release.
@@ -132,15 +177,19 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const relManifest = parseManifest(relImage.bytes, relImage.mediaType);
     const lastLayer = relManifest.layers.at(-1);
     if (!relManifest.config || !lastLayer) {
-      throw new BaleError('E_RELEASE_INVALID', `${o.release} is not a release image: it has no config or no layers`);
+      throw new BaleError(
+        'E_RELEASE_INVALID',
+        `${o.release} is not a release image: it has no config or no layers`,
+      );
     }
-    const configBytes = await readSmallBlob(client, relRepo, relManifest.config);
-    const architecture =
-      relRoot.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
-    const payload = await readReleasePayload(client.openBlob(relRepo, lastLayer));
+    const configBytes = await readSmallBlob(client, relRepo, relManifest.config, openStaged);
+    const architecture = relRoot.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
+    const payload = await readReleasePayload(await openStaged(relRepo, lastLayer));
     const info = parseRelease(payload.imageReferences, payload.releaseMetadata, { architecture });
     const releaseSource = `${relRepo.registry}/${relRepo.repository}`;
-    progress.info(`release ${info.version} (${architecture}) ${relRoot.digest}, ${info.components.length} components`);
+    progress.info(
+      `release ${info.version} (${architecture}) ${relRoot.digest}, ${info.components.length} components`,
+    );
 
     // 2. Its signatures.
     progress.phase('signatures');
@@ -160,7 +209,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     let graphSigs: KeptSignature[] = [];
     if (!o.noImages) {
       progress.phase('manifests', { items: info.components.length + 1 });
-      images.push({ name: 'release', src: relRepo, repository: 'openshift/release', tags: [releaseTag(info.version, architecture)], root: relRoot });
+      images.push({
+        name: 'release',
+        src: relRepo,
+        repository: 'openshift/release',
+        tags: [releaseTag(info.version, architecture)],
+        root: relRoot,
+      });
       progress.advance(0, 1);
       const limit = pLimit(o.concurrency ?? 8);
       const c = client;
@@ -187,7 +242,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       progress.phase('graph-data');
       const gref = parseReference(o.graphData);
       const gsrc = { registry: gref.registry, repository: gref.repository };
-      graph = await resolveGraphData(client, gsrc, gref.digest ?? gref.tag ?? 'latest');
+      graph = await resolveGraphData(client, gsrc, gref.digest ?? gref.tag ?? 'latest', openStaged);
       graphSigs = await gatherSignatures({
         digest: graph.root.digest,
         stores: o.signatureStores ?? [],
@@ -198,7 +253,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         progress,
         what: 'graph-data image',
       });
-      images.push({ name: 'graph-data', src: gsrc, repository: 'openshift/graph-data', tags: [graph.tag], root: graph.root });
+      images.push({
+        name: 'graph-data',
+        src: gsrc,
+        repository: 'openshift/graph-data',
+        tags: [graph.tag],
+        root: graph.root,
+      });
       if (graph.signatureRoot) {
         images.push({
           name: 'graph-data-signature',
@@ -221,13 +282,27 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     // 4. Files beside the images: the signature ConfigMap and the raw signatures.
     const extras: ExtraFile[] = [];
     const configMapPath = `config/${signatureConfigMapName(relRoot.digest)}`;
-    extras.push({ path: configMapPath, data: Buffer.from(signatureConfigMap(relRoot.digest, relSigs.map((s) => s.bytes))) });
+    extras.push({
+      path: configMapPath,
+      data: Buffer.from(
+        signatureConfigMap(
+          relRoot.digest,
+          relSigs.map((s) => s.bytes),
+        ),
+      ),
+    });
     const sigRecords: BundleSignature[] = [];
     const addSignatures = (digest: string, kept: KeptSignature[], out: BundleSignature[]) => {
       kept.forEach((s, i) => {
         const path = `signatures/sha256=${digestHex(digest)}/signature-${i + 1}`;
         extras.push({ path, data: s.bytes });
-        const rec: BundleSignature = { digest, path, keyId: s.check.keyId ?? '', identity: s.check.identity ?? '', source: s.source };
+        const rec: BundleSignature = {
+          digest,
+          path,
+          keyId: s.check.keyId ?? '',
+          identity: s.check.identity ?? '',
+          source: s.source,
+        };
         if (s.check.userId) rec.userId = s.check.userId;
         out.push(rec);
       });
@@ -238,7 +313,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
 
     // 5. Plan the volumes.
     const items = buildPackItems(images, extras);
-    const level = o.compressionLevel ?? 3;
+    const level = o.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL;
     const volumeSize = o.volumeSize ?? DEFAULT_VOLUME_SIZE;
     const plan = planVolumes(items.map(planInput), { volumeSize });
     const byPath = new Map(items.map((i) => [i.path, i]));
@@ -252,7 +327,12 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       const path = join(to, vol.name);
       const st = await stat(path).catch(() => undefined);
       if (st?.size === rec.size && (await fileSha256(path)) === rec.sha256) {
-        finished.set(vol.name, { name: rec.name, size: rec.size, sha256: rec.sha256, entries: rec.entryRecords });
+        finished.set(vol.name, {
+          name: rec.name,
+          size: rec.size,
+          sha256: rec.sha256,
+          entries: rec.entryRecords,
+        });
       } else {
         progress.warn(`${vol.name} does not match what was written before; writing it again`);
         await journal.forget(vol.name);
@@ -276,17 +356,18 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     });
 
     // 6. Room on the target?
-    const window = o.stagingWindow ?? GiB;
-    await checkSpace(to, plan.volumes.filter((v) => !finished.has(v.name)).map((v) => v.bound), blobsNeeded, window);
+    const need = spaceNeeded({
+      volumeBounds: plan.volumes.filter((v) => !finished.has(v.name)).map((v) => v.bound),
+      blobSizes: blobsNeeded.map((b) => b.size),
+      stagedBytes: await bytesOnDisk(
+        blobsNeeded.flatMap((b) => [stager.pathOf(b.digest), `${stager.pathOf(b.digest)}.partial`]),
+      ),
+      windowBytes: window,
+    });
+    const available = await (o.freeSpace ?? freeSpace)(to);
+    if (available !== undefined) assertSpace(to, available, need);
 
     // 7. Download (ahead, in parallel) and write the volumes (in order).
-    const stager = new BlobStager({
-      client,
-      dir: join(stateDir, 'blobs'),
-      concurrency: o.concurrency ?? 8,
-      windowBytes: window,
-      signal,
-    });
     stager.start(blobsNeeded);
     const contentTotal = plan.volumes
       .filter((v) => !finished.has(v.name))
@@ -305,7 +386,9 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         const item = byPath.get(entry.part?.of ?? entry.path);
         if (!item) throw new BaleError('E_IO', `internal: no source for ${entry.path}`);
         if (item.kind === 'bytes') {
-          const data = entry.part ? item.data.subarray(entry.part.offset, entry.part.offset + entry.size) : item.data;
+          const data = entry.part
+            ? item.data.subarray(entry.part.offset, entry.part.offset + entry.size)
+            : item.data;
           return Readable.from([data]);
         }
         if (item.kind !== 'blob') throw new BaleError('E_IO', `internal: ${entry.path} has no content`);
@@ -324,7 +407,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       } catch (err) {
         throw asIoError(err, join(to, vol.name));
       }
-      await journal.record({ name: result.name, size: result.size, sha256: result.sha256, entries: result.entries.length, entryRecords: result.entries });
+      await journal.record({
+        name: result.name,
+        size: result.size,
+        sha256: result.sha256,
+        entries: result.entries.length,
+        entryRecords: result.entries,
+      });
       written.push(result);
       for (const [digest, last] of lastUse) if (last === vi) await stager.remove(digest);
     }
@@ -336,20 +425,29 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       baleVersion: BALE_VERSION,
       created: (o.now?.() ?? new Date()).toISOString(),
       volumeSize,
-      release: {
+      images: images.map(bundleImage),
+      signatures: sigRecords,
+      manifests: [configMapPath],
+      volumes: written.map((w) => ({
+        name: w.name,
+        size: w.size,
+        sha256: w.sha256,
+        entries: w.entries.length,
+      })),
+      entries,
+    };
+    // `release` says where the release image is under v2/ (verify requires it, unpack mirrors
+    // it): a --no-images bundle carries only its signatures, which name its digest and identity.
+    if (!o.noImages) {
+      index.release = {
         version: info.version,
         architecture,
         digest: relRoot.digest,
         source: releaseSource,
         repository: 'openshift/release',
         tag: releaseTag(info.version, architecture),
-      },
-      images: images.map(bundleImage),
-      signatures: sigRecords,
-      manifests: [configMapPath],
-      volumes: written.map((w) => ({ name: w.name, size: w.size, sha256: w.sha256, entries: w.entries.length })),
-      entries,
-    };
+      };
+    }
     if (graph) {
       index.graphData = {
         revision: graph.revision,
@@ -385,13 +483,21 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       progress.phase('verify after write');
       const report = await verifyBundle(to, { keyrings, progress });
       if (!report.ok) {
-        throw new BaleError('E_VERIFY_FAILED', `the bundle does not read back as written: ${report.problems[0]?.message ?? ''}`, {
-          hint: 'The medium may be failing. Run bale verify for the whole list, replace the medium and pack again.',
-          details: { problems: report.problems },
-        });
+        throw new BaleError(
+          'E_VERIFY_FAILED',
+          `the bundle does not read back as written: ${report.problems[0]?.message ?? ''}`,
+          {
+            hint: 'The medium may be failing. Run bale verify for the whole list, replace the medium and pack again.',
+            details: { problems: report.problems },
+          },
+        );
       }
     }
 
+    // Leftovers go in an order that a crash in between cannot turn into a wrong bundle:
+    // staged blobs, then the journal (a re-run then rewrites identical volumes), then the lock.
+    await rm(join(stateDir, 'blobs'), { recursive: true, force: true });
+    await rm(join(stateDir, 'journal.json'), { force: true });
     await lock.release();
     await rm(stateDir, { recursive: true, force: true });
 
@@ -403,7 +509,12 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       blobs: entries.filter((e) => e.path.includes('/blobs/')).length,
       contentBytes: entries.reduce((n, e) => n + e.size, 0),
       volumes: index.volumes,
-      signatures: sigRecords.map((s) => ({ keyId: s.keyId, userId: s.userId, identity: s.identity, source: s.source })),
+      signatures: sigRecords.map((s) => ({
+        keyId: s.keyId,
+        userId: s.userId,
+        identity: s.identity,
+        source: s.source,
+      })),
       graphData: graph ? { revision: graph.revision, digest: graph.root.digest } : undefined,
       signed: signature !== undefined,
       stats: {
@@ -419,6 +530,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     };
   } catch (err) {
     await lock.release().catch(() => undefined);
+    await removeIfUnused(to, stateDir, created);
     if (signal?.aborted) {
       throw new BaleError('E_INTERRUPTED', 'pack interrupted', {
         hint: `Nothing finished is lost: run the same command again to continue into ${to}.`,
@@ -437,7 +549,13 @@ function planInput(item: PackItem): PlanInput {
     case 'blob':
       return { path: item.path, type: 'file', size: item.size, sha256: digestHex(item.digest), group };
     case 'bytes':
-      return { path: item.path, type: 'file', size: item.size, sha256: createHash('sha256').update(item.data).digest('hex'), group };
+      return {
+        path: item.path,
+        type: 'file',
+        size: item.size,
+        sha256: createHash('sha256').update(item.data).digest('hex'),
+        group,
+      };
     case 'hardlink':
       return { path: item.path, type: 'hardlink', size: 0, linkTarget: item.target, group };
     case 'symlink':
@@ -464,13 +582,43 @@ async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
   return Promise.all(list.map((p) => loadKeyring(p)));
 }
 
-/** The target is new, empty, or an interrupted pack (it has .bale/). Anything else is refused. */
-async function prepareTarget(to: string): Promise<void> {
+/** Temporary files pack writes beside the bundle (renamed into place once complete). */
+const TEMP_FILE = /^(volume-\d{3,}\.tar\.zst|bundle\.json|bundle\.json\.asc|SHA256SUMS)\.tmp$/;
+
+/** An interrupted pack (we hold the lock): drop the temporary files it may have left. */
+async function removeTempFiles(to: string): Promise<void> {
+  for (const name of await readdir(to)) if (TEMP_FILE.test(name)) await rm(join(to, name), { force: true });
+}
+
+/**
+ * After a failure: when nothing was staged and no volume written, leave no state behind
+ * (and no directory, if this pack made it). rmdir only removes empty directories, so
+ * anything worth resuming stays.
+ */
+async function removeIfUnused(to: string, stateDir: string, created: boolean): Promise<void> {
+  try {
+    await rmdir(join(stateDir, 'blobs'));
+    await rmdir(stateDir);
+    if (created) await rmdir(to);
+  } catch {
+    // Something is there: keep it for the next run.
+  }
+}
+
+/**
+ * The target is new, empty, or an interrupted pack (it has .bale/). Anything else is
+ * refused. Returns whether the directory did not exist before.
+ */
+async function prepareTarget(to: string): Promise<boolean> {
+  const existed = await stat(to).then(
+    () => true,
+    () => false,
+  );
   await mkdir(to, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw ioError(err, to);
   });
   const names = await readdir(to);
-  if (names.length === 0 || names.includes(STATE_DIR)) return;
+  if (names.length === 0 || names.includes(STATE_DIR)) return !existed;
   if (names.includes('bundle.json')) {
     throw new BaleError('E_CONFIG', `${to} already holds a finished bundle`, {
       hint: 'Pack into a new directory (or delete this bundle first). Use bale verify to check the existing one.',
@@ -479,27 +627,6 @@ async function prepareTarget(to: string): Promise<void> {
   throw new BaleError('E_CONFIG', `${to} is not empty and holds no bale bundle`, {
     hint: 'Choose an empty or new directory for --to; bale never mixes a bundle with other files.',
   });
-}
-
-async function checkSpace(dir: string, volumeBounds: number[], blobs: { size: number }[], window: number): Promise<void> {
-  const fs = await statfs(dir).catch(() => undefined);
-  if (!fs) return;
-  const available = fs.bavail * fs.bsize;
-  const volumes = volumeBounds.reduce((a, b) => a + b, 0);
-  const largestVolume = Math.max(0, ...volumeBounds);
-  const blobBytes = blobs.reduce((a, b) => a + b.size, 0);
-  const staging = Math.min(blobBytes, largestVolume + window);
-  const needed = volumes + staging;
-  if (available < needed) {
-    throw new BaleError('E_NO_SPACE', `${dir} has ${fmt(available)} free; this pack needs up to ${fmt(needed)}`, {
-      hint: `That is ${fmt(volumes)} of volumes plus ${fmt(staging)} of staged downloads. Free space, or pack onto a larger disk.`,
-      details: { path: dir, available, needed },
-    });
-  }
-}
-
-function fmt(n: number): string {
-  return n >= GiB ? `${(n / GiB).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 async function fileSha256(path: string): Promise<string> {
@@ -531,7 +658,8 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 function asIoError(err: unknown, path: string): unknown {
   if (err instanceof BaleError) {
     const cause = err.cause as NodeJS.ErrnoException | undefined;
-    if (err.code === 'E_IO' && (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT')) return ioError(cause, path);
+    if (err.code === 'E_IO' && (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT'))
+      return ioError(cause, path);
     return err;
   }
   if (err && typeof err === 'object' && 'code' in err) return ioError(err as NodeJS.ErrnoException, path);

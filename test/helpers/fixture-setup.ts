@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { buildFixtureRelease, type FixtureRelease, type FixtureReleaseOptions } from '../../fixtures/index.js';
+import {
+  buildFixtureRelease,
+  type FixtureRelease,
+  type FixtureReleaseOptions,
+} from '../../fixtures/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { loadCredentials } from '../../src/registry/credentials.js';
 import { startRegistry, type TestRegistry } from './registry.js';
@@ -16,7 +20,11 @@ export interface FixtureSetup {
 
 /** A source registry (any variant) holding the synthetic release, and a work directory. */
 export async function setupFixture(
-  opts: { auth?: 'none' | 'htpasswd' | 'token'; tls?: boolean; seed?: number } & Partial<FixtureReleaseOptions> = {},
+  opts: {
+    auth?: 'none' | 'htpasswd' | 'token';
+    tls?: boolean;
+    seed?: number;
+  } & Partial<FixtureReleaseOptions> = {},
 ): Promise<FixtureSetup> {
   const { auth, tls, seed, ...fixtureOpts } = opts;
   const reg = await startRegistry({ auth: auth ?? 'none', tls: tls ?? false });
@@ -25,7 +33,12 @@ export async function setupFixture(
   const client = new RegistryClient({ credentials, caFile: reg.caFile });
   let fx: FixtureRelease;
   try {
-    fx = await buildFixtureRelease(client, { ...fixtureOpts, registry: reg.host, seed: seed ?? 1, workDir: join(work, 'fx') });
+    fx = await buildFixtureRelease(client, {
+      ...fixtureOpts,
+      registry: reg.host,
+      seed: seed ?? 1,
+      workDir: join(work, 'fx'),
+    });
   } finally {
     await client.close();
   }

@@ -1,5 +1,8 @@
 import { parseSize } from '../../bundle/parse-size.js';
-import { pack } from '../../workflows/pack.js';
+import { isBaleError } from '../../errors.js';
+import { parseReference } from '../../registry/reference.js';
+import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack.js';
+import { UsageError } from '../errors.js';
 import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './types.js';
@@ -9,32 +12,83 @@ export const packCommand: Command = {
   describe: 'Pack a release, its components, signatures and graph-data into a bundle (connected side)',
   builder: (y) =>
     registryOptions(y, 'src')
-      .option('release', { type: 'string', demandOption: true, description: 'Release image pullspec (tag or digest)' })
-      .option('to', { type: 'string', demandOption: true, description: 'Bundle directory to create (empty or new; an interrupted pack resumes)' })
-      .option('graph-data', { type: 'string', description: 'Cincinnati graph-data image to carry with its signature' })
+      .option('release', {
+        type: 'string',
+        demandOption: true,
+        description: 'Release image pullspec (tag or digest)',
+      })
+      .option('to', {
+        type: 'string',
+        demandOption: true,
+        description: 'Bundle directory to create (empty or new; an interrupted pack resumes)',
+      })
+      .option('graph-data', {
+        type: 'string',
+        description: 'Cincinnati graph-data image to carry with its signature',
+      })
       .option('image', { type: 'array', string: true, description: 'More images to carry (repeatable)' })
-      .option('no-images', { type: 'boolean', description: 'Only the signature ConfigMap and signatures, no images' })
+      .option('images', {
+        type: 'boolean',
+        default: true,
+        description: 'Carry the images; --no-images: only the signature ConfigMap and signatures',
+      })
       .option('signature-store', {
         type: 'array',
         string: true,
-        description: 'Signature store URL, http(s):// or file:// (repeatable). Default: the two official stores',
+        description:
+          'Signature store URL, http(s):// or file:// (repeatable). Default: the two official stores',
       })
       .option('keyring', {
         type: 'array',
         string: true,
-        description: 'OpenPGP keyring to verify signatures (repeatable). Default: Red Hat release key 2, shipped with bale',
+        description:
+          'OpenPGP keyring to verify signatures (repeatable). Default: Red Hat release key 2, shipped with bale',
       })
-      .option('volume-size', { type: 'string', default: '4095MiB', description: 'Largest volume file (e.g. 4GiB, 700MiB); the default fits FAT32' })
-      .option('sign-key', { type: 'string', description: 'Armored OpenPGP private key: write bundle.json.asc' })
-      .option('compression-level', { type: 'number', default: 3, description: 'zstd level for the volumes' })
-      .option('verify-after-write', { type: 'boolean', description: 'Read every volume back and verify it after writing' })
-      .example('$0 pack --release quay.io/openshift-release-dev/ocp-release:4.18.1-x86_64 --to /media/usb/bale', 'Pack a release onto a USB disk')
+      .option('volume-size', {
+        type: 'string',
+        default: '4095MiB',
+        description: 'Largest volume file (e.g. 4GiB, 700MiB); the default fits FAT32',
+      })
+      .option('sign-key', {
+        type: 'string',
+        description: 'Armored OpenPGP private key: write bundle.json.asc',
+      })
+      .option('compression-level', {
+        type: 'number',
+        default: DEFAULT_COMPRESSION_LEVEL,
+        description:
+          'zstd level for the volumes, 1-19 (layers are gzip already: higher levels cost time, not bytes)',
+      })
+      .option('verify-after-write', {
+        type: 'boolean',
+        description: 'Read every volume back and verify it after writing',
+      })
+      .example(
+        '$0 pack --release quay.io/openshift-release-dev/ocp-release:4.18.1-x86_64 --to /media/usb/bale',
+        'Pack a release onto a USB disk',
+      )
       .example(
         '$0 pack --release quay.io/openshift-release-dev/ocp-release@sha256:… --graph-data quay.io/openshift/graph-data:latest --to ./bundle --volume-size 700MiB',
         'With the update graph, in CD-sized volumes',
       )
       .example('$0 pack --release REF --to ./sig-only --no-images', 'Carry only the release signature'),
   handler: async (args, ctx) => {
+    // A malformed pullspec on the command line is a usage error (exit 2), caught before any work.
+    checkReference('--release', String(args.release));
+    if (args['graph-data'] !== undefined) checkReference('--graph-data', String(args['graph-data']));
+    for (const image of stringList(args.image)) checkReference('--image', image);
+    const concurrency = Number(args.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw new UsageError(
+        `--concurrency must be a whole number from 1 to 64, not ${String(args.concurrency)}`,
+      );
+    }
+    const level = Number(args['compression-level']);
+    if (!Number.isInteger(level) || level < 1 || level > 19) {
+      throw new UsageError(
+        `--compression-level must be a whole number from 1 to 19, not ${String(args['compression-level'])}`,
+      );
+    }
     const progress = renderer(args, ctx);
     try {
       const result = await pack({
@@ -42,7 +96,7 @@ export const packCommand: Command = {
         to: String(args.to),
         graphData: args['graph-data'] as string | undefined,
         images: stringList(args.image),
-        noImages: Boolean(args['no-images']),
+        noImages: args.images === false,
         signatureStores: stringList(args['signature-store']),
         keyrings: stringList(args.keyring),
         registryConfig: args['registry-config'] as string | undefined,
@@ -50,8 +104,8 @@ export const packCommand: Command = {
         caFile: args['ca-file'] as string | undefined,
         volumeSize: parseSize(String(args['volume-size']), '--volume-size'),
         signKey: args['sign-key'] as string | undefined,
-        concurrency: args.concurrency as number,
-        compressionLevel: args['compression-level'] as number,
+        concurrency,
+        compressionLevel: level,
         verifyAfterWrite: Boolean(args['verify-after-write']),
         env: ctx.env,
         homeDir: ctx.homeDir,
@@ -75,7 +129,9 @@ export const packCommand: Command = {
       lines.push(
         `  downloaded ${result.stats.blobsDownloaded} blobs (${formatBytes(result.stats.bytesDownloaded)}), reused ${result.stats.blobsReused} blobs and ${result.stats.volumesReused} volumes, ${result.stats.retries} retries, in ${formatDuration(result.durationMs)}`,
       );
-      lines.push(`Next: check the media with 'bale verify ${result.bundleDir}' (or 'sha256sum -c SHA256SUMS' inside it).`);
+      lines.push(
+        `Next: check the media with 'bale verify ${result.bundleDir}' (or 'sha256sum -c SHA256SUMS' inside it).`,
+      );
       ctx.stdout.write(`${lines.join('\n')}\n`);
       return 0;
     } finally {
@@ -83,3 +139,15 @@ export const packCommand: Command = {
     }
   },
 };
+
+function checkReference(option: string, value: string): void {
+  try {
+    parseReference(value);
+  } catch (err) {
+    if (!isBaleError(err, 'E_REFERENCE')) throw err;
+    throw new UsageError(
+      `${option}: ${err.message}`,
+      err.hint ?? 'Give a pullspec like quay.io/org/repo:tag or …@sha256:<hex>.',
+    );
+  }
+}
