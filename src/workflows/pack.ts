@@ -373,6 +373,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       .filter((v) => !finished.has(v.name))
       .reduce((n, v) => n + v.entries.reduce((m, e) => m + e.size, 0), 0);
     progress.phase('pack', { bytes: contentTotal });
+    const windowCredit = new Map<string, number>();
     const written: WrittenVolume[] = [];
     for (const [vi, vol] of plan.volumes.entries()) {
       signal?.throwIfAborted();
@@ -395,7 +396,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         const path = await stager.get(item.digest);
         const start = entry.part?.offset ?? 0;
         const stream = createReadStream(path, { start, end: start + entry.size - 1, highWaterMark: 1 << 20 });
-        stream.on('close', () => stager.consumed(entry.size));
+        stream.on('close', () => {
+          // A digest carried in two repositories is staged once: give its window credit back once.
+          const left = windowCredit.get(item.digest) ?? item.size;
+          const credit = Math.min(left, entry.size);
+          windowCredit.set(item.digest, left - credit);
+          stager.consumed(credit);
+        });
         return stream;
       };
       let result: WrittenVolume;
@@ -481,7 +488,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
 
     if (o.verifyAfterWrite) {
       progress.phase('verify after write');
-      const report = await verifyBundle(to, { keyrings, progress });
+      const report = await verifyBundle(to, { keyrings, progress, ignore: [STATE_DIR] });
       if (!report.ok) {
         throw new BaleError(
           'E_VERIFY_FAILED',
