@@ -12,12 +12,15 @@ const MAX_ERRORS = 5;
 /** A URL for messages and details: no user-info, no query (upload state, signed redirect URLs). */
 export function redactUrl(url: string | URL): string {
   try {
-    const u = new URL(url.toString());
+    const text = url.toString();
+    // A request target relative to the registry ("/v2/…") keeps only its path.
+    const relative = text.startsWith('/');
+    const u = new URL(text, relative ? 'http://registry.invalid' : undefined);
     u.username = '';
     u.password = '';
     u.search = '';
     u.hash = '';
-    return u.toString();
+    return relative ? u.pathname : u.toString();
   } catch {
     return '<invalid URL>';
   }

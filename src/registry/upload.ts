@@ -110,14 +110,17 @@ export async function pushBlobTo(
   }
 
   const startUrl = `/v2/${repo.repository}/blobs/uploads/`;
+  // Each request has its own retry budget: the outer one counts failed data transfers
+  // only; opening a session (POST) retries on its own.
+  const openSession = (): Promise<string> => http.retry(startUrl, what, () => startUpload(ctx));
   await http.retry(startUrl, what, async () => {
-    const location = session ?? (await startUpload(ctx));
+    const location = session ?? (await openSession());
     session = undefined;
     try {
       if (desc.size > settings.monolithicMaxBytes) return await chunkedUpload(ctx, location);
       if ((await monolithicUpload(ctx, location)) === 'refused') {
         await cancelUpload(ctx, location);
-        return await chunkedUpload(ctx, await startUpload(ctx));
+        return await chunkedUpload(ctx, await openSession());
       }
     } catch (err) {
       // The registry dropped the upload session (distribution does after a cut PATCH):

@@ -79,4 +79,11 @@ describe('upload URL helpers', () => {
   it('redacts user-info and query strings from URLs', () => {
     expect(redactUrl('https://user:pw@h/v2/x?_state=secret&X-Amz-Signature=s')).toBe('https://h/v2/x');
   });
+
+  it('keeps the path of a request target relative to the registry (retry messages)', () => {
+    expect(redactUrl('/v2/ocp/release/blobs/uploads/?mount=sha256:1&from=x')).toBe(
+      '/v2/ocp/release/blobs/uploads/',
+    );
+    expect(redactUrl('/v2/a/manifests/latest')).toBe('/v2/a/manifests/latest');
+  });
 });

@@ -206,19 +206,15 @@ describe('flaky registries', () => {
 });
 
 /**
- * BUG (src/registry/upload.ts, pushBlob): one retry budget covers a whole blob upload
- * (POST to start the session + PUT/PATCH of the bytes), so failures of *different*
- * requests add up. Here no request fails more than 3 times in a row (the budget is 6
- * attempts), yet the upload gives up: POST fails 3 times, then each of 3 PUTs fails
- * once, and every failed PUT also burns a fresh POST. Under the issue's 10-20 % of
- * 503s on every request, a whole-upload attempt fails ~35-50 % of the time, so about
- * 1 blob in 100-300 exhausts its 6 attempts and the unpack of a real release (hundreds
- * of blobs) fails. Fix: retry each request with its own budget (POST on its own; a failed
- * PUT/PATCH by asking the session for its offset, or a new session, without charging the
- * POST's attempts), or count attempts per request kind.
+ * Regression (src/registry/upload.ts, pushBlob): one retry budget used to cover a whole
+ * blob upload (POST to start the session + PUT/PATCH of the bytes), so failures of
+ * different requests added up: POST failing 3 times and each of 3 PUTs failing once
+ * exhausted the 6 attempts although no request failed more than 3 times in a row. Under
+ * 10-20 % of 503s, about 1 blob in 100-300 gave up. Now opening a session retries on its
+ * own budget and the outer budget counts failed data transfers only.
  */
 describe('upload retry budget', () => {
-  it('[BUG registry upload retry budget] unpack survives an upload whose POST and PUT each fail 3 times', async () => {
+  it('unpack survives an upload whose POST and PUT each fail 3 times', async () => {
     const seed = suiteSeed(2);
     announceSeed('upload retry budget', seed);
     const src = await startProxiedSource({ seed, components: 1, incompressibleBytes: 64 << 10 });
