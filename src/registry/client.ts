@@ -369,8 +369,14 @@ export class RegistryClient {
     });
   }
 
+  /** Waits for requests in flight, then closes the connections. */
   async close(): Promise<void> {
     await this.http.transport.close();
+  }
+
+  /** Aborts requests in flight and closes the connections at once (after an interrupt). */
+  async destroy(): Promise<void> {
+    await this.http.transport.destroy();
   }
 }
 

@@ -120,4 +120,11 @@ export class Transport {
     this.agents.clear();
     await Promise.all(agents.map((a) => a.close().catch(() => a.destroy())));
   }
+
+  /** Aborts every request in flight and closes all connections now (after an interrupt). */
+  async destroy(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));
+  }
 }

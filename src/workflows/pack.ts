@@ -23,6 +23,7 @@ import { serializeIndex, writeIndex } from '../bundle/bundle-index.js';
 import { writeSha256Sums } from '../bundle/sha256sums.js';
 import { writeVolume, type WrittenVolume } from '../bundle/volume-writer.js';
 import { digestHex } from '../digest.js';
+import { abortable } from '../abortable.js';
 import { BaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
 import { BlobStager } from '../pack/blob-stager.js';
@@ -546,7 +547,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     }
     throw err;
   } finally {
-    await client?.close();
+    if (signal?.aborted) await client?.destroy();
+    else await client?.close();
   }
 }
 
@@ -640,26 +642,6 @@ async function fileSha256(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/** Rejects as soon as `signal` aborts, without waiting for `p` (whose work the caller abandons). */
-function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function asIoError(err: unknown, path: string): unknown {

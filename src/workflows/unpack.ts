@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { abortable } from '../abortable.js';
 import { readIndex } from '../bundle/bundle-index.js';
+import { acquireLock, type Lock, type LockOptions } from '../bundle/lock.js';
 import type { BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { applyFailed, applyObjects, type ApplyResult, type KubeObject } from '../cluster/apply.js';
@@ -42,6 +44,8 @@ export interface UnpackOptions {
   homeDir: string;
   progress?: Progress;
   signal?: AbortSignal;
+  /** Who holds the --to-dir lock (the CLI passes its pid and a liveness check); no lock without it. */
+  lockOwner?: LockOptions;
 }
 
 export interface UnpackResult {
@@ -61,6 +65,30 @@ export interface UnpackResult {
 }
 
 export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
+  // Two unpacks into one --to-dir at once would race on the same files: lock it.
+  let lock: Lock | undefined;
+  if (o.toDir && !o.dryRun && o.lockOwner) {
+    await mkdir(o.toDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw ioError(err, o.toDir ?? '');
+    });
+    lock = await acquireLock(o.toDir, o.lockOwner);
+  }
+  try {
+    return await abortable(unpackUnlocked(o), o.signal);
+  } catch (err) {
+    if (o.signal?.aborted) {
+      throw new BaleError('E_INTERRUPTED', 'unpack interrupted', {
+        hint: 'Everything pushed or written so far is complete and verified: run the same command again to continue.',
+        details: { signal: (o.signal.reason as BaleError | undefined)?.details?.signal },
+      });
+    }
+    throw err;
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
   const progress = o.progress ?? silentProgress;
   const dir = resolve(o.bundleDir);
@@ -137,7 +165,8 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
       });
       result.push = { ...push, retries };
     } finally {
-      await client.close();
+      if (o.signal?.aborted) await client.destroy();
+      else await client.close();
     }
     if (index.release) {
       result.release = {

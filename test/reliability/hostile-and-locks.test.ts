@@ -136,13 +136,10 @@ describe('hostile bundle.json and locks', () => {
   });
 
   /**
-   * GAP/BUG (src/workflows/unpack.ts): unpack takes no lock. Two unpacks writing one
-   * --to-dir at once both write and rename the same files (same content, so the result is
-   * likely right, but the counts, the manifests dir and a crash of one under the other are
-   * not covered). Fix: acquireLock(<to-dir>/.bale-unpack or the to-dir itself) in unpack
-   * as pack does, and refuse with E_LOCKED naming the pid.
+   * Regression: unpack took no lock, so two unpacks wrote and renamed the same files in
+   * one --to-dir at once. It now locks the --to-dir as pack locks its bundle directory.
    */
-  it('[BUG unpack lock] a second unpack into the same --to-dir while the first runs refuses with E_LOCKED', async () => {
+  it('a second unpack into the same --to-dir while the first runs refuses with E_LOCKED', async () => {
     const toDir = join(scratch, 'to-dir-locked');
     const d = await startProxiedDestination(scratch, { name: 'lock-dest' });
     d.proxy.setPlan({

@@ -76,7 +76,7 @@ describe('SIGINT / SIGTERM', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`[BUG cli/registry prompt interrupt] pack: ${signal} exits ${code} within 2 s, says how to resume; the re-run resumes`, async () => {
+    it(`pack: ${signal} exits ${code} within 2 s, says how to resume; the re-run resumes`, async () => {
       const to = join(scratch, `bundle-${signal}`);
       src.proxy.setPlan(throttledDownloads);
       src.proxy.log.length = 0;
@@ -106,7 +106,7 @@ describe('SIGINT / SIGTERM', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    it(`[BUG unpack/registry prompt interrupt] unpack --to: ${signal} exits ${code} within 2 s, says how to resume; the re-run finishes`, async () => {
+    it(`unpack --to: ${signal} exits ${code} within 2 s, says how to resume; the re-run finishes`, async () => {
       const ref = join(scratch, 'bundle-SIGINT');
       expect(await exists(join(ref, 'bundle.json'))).toBe(true);
       const d = await startProxiedDestination(scratch, { name: `dest-${signal}` });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { unpack } from '../../workflows/unpack.js';
-import { registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
 import type { Command } from './types.js';
@@ -83,6 +83,7 @@ export const unpackCommand: Command = {
       homeDir: ctx.homeDir,
       progress,
       signal: ctx.signal,
+      lockOwner: lockOwner(),
     });
     progress.stop();
     const code = result.ok ? 0 : 1;
