@@ -22,12 +22,28 @@ export function registryOptions(y: Argv, side: 'src' | 'dest'): Argv {
     .option('concurrency', { type: 'number', default: 8, description: 'Parallel transfers per registry' });
 }
 
+const active = new Set<Renderer>();
+
+/**
+ * The progress renderer for a command: bars on a terminal, plain lines in a pipe or
+ * under CI, only warnings with --quiet (or --json in a pipe). run() stops every
+ * renderer when the command ends, however it ends.
+ */
 export function renderer(args: Record<string, unknown>, ctx: CliContext): Renderer {
-  return createRenderer({
+  const r = createRenderer({
     stream: ctx.stderr,
     isTTY: ctx.isTTY,
+    color: ctx.color,
     quiet: Boolean(args.quiet) || Boolean(args.json && !ctx.isTTY),
   });
+  active.add(r);
+  return r;
+}
+
+/** Stops every renderer made by renderer() (before an error or the exit). */
+export function stopRenderers(): void {
+  for (const r of active) r.stop();
+  active.clear();
 }
 
 export function lockOwner(): { pid: number; hostname: string; isAlive(pid: number): boolean } {
@@ -52,4 +68,35 @@ export function writeJson(ctx: CliContext, doc: unknown): void {
 export function stringList(value: unknown): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Adds examples: `[command without "bale ", what it does]`. main.ts lays them out. */
+export function withExamples(y: Argv, examples: [command: string, what: string][]): Argv {
+  let out = y;
+  for (const [command, what] of examples) out = out.example(`$0 ${command}`, what);
+  return out;
+}
+
+/**
+ * Runs a command's builder with `.example(command, what)` printing `# what` over the
+ * command on a line of its own, so that long command lines stay readable and can be
+ * copied (yargs would squeeze them into a half-width column).
+ */
+export function withExampleLayout(y: Argv, build: (y: Argv) => Argv): Argv {
+  const yargsExample = y.example.bind(y);
+  let count = 0;
+  const layout = (command: string | [string, string?][], what?: string): Argv => {
+    if (Array.isArray(command)) {
+      for (const [c, w] of command) layout(c, w);
+      return y;
+    }
+    const text = what ? `# ${what}\n${command}` : command;
+    return yargsExample(`${count++ ? '\n' : ''}${text}`, '');
+  };
+  Object.assign(y, { example: layout });
+  try {
+    return build(y);
+  } finally {
+    delete (y as unknown as { example?: unknown }).example;
+  }
 }

@@ -18,13 +18,14 @@ export function exitCodeFor(err: unknown): number {
 }
 
 /** One or two lines: what went wrong (and where), then what to do. Stack only with --debug. */
-export function formatError(err: unknown, debug: boolean): string {
+export function formatError(err: unknown, debug: boolean, color = false): string {
   const lines: string[] = [];
+  const prefix = color ? '\x1b[1;31mbale: error:\x1b[0m' : 'bale: error:';
   if (err instanceof BaleError) {
-    lines.push(`bale: error: ${err.message} [${err.code}]`);
+    lines.push(`${prefix} ${err.message} [${err.code}]`);
     if (err.hint) lines.push(`  ${err.hint}`);
   } else {
-    lines.push(`bale: error: ${messageOf(err)}`);
+    lines.push(`${prefix} ${messageOf(err)}`);
     lines.push('  This is unexpected; please report it with the output of the same command and --debug.');
   }
   if (debug && err instanceof Error) {

@@ -1,7 +1,7 @@
-import { SingleBar } from 'cli-progress';
+import { MultiBar, type SingleBar } from 'cli-progress';
 import type { Writable } from 'node:stream';
 import type { Progress } from '../progress.js';
-import { formatBytes, formatRate } from './format.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
 
 export interface Renderer extends Progress {
   /** Stop redrawing (before the summary is printed). */
@@ -12,6 +12,8 @@ export interface RendererOptions {
   stream: Writable;
   isTTY: boolean;
   quiet: boolean;
+  /** Colour in the bars (a terminal without NO_COLOR). */
+  color?: boolean;
   /** Milliseconds between plain progress lines when not on a terminal. */
   plainIntervalMs?: number;
   now?: () => number;
@@ -37,7 +39,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     };
   }
 
-  if (opts.isTTY) return ttyRenderer(stream);
+  if (opts.isTTY) return ttyRenderer(stream, opts.color ?? false);
 
   const interval = opts.plainIntervalMs ?? 10_000;
   let name = '';
@@ -79,54 +81,119 @@ export function createRenderer(opts: RendererOptions): Renderer {
   };
 }
 
-function ttyRenderer(stream: Writable): Renderer {
-  let bar: SingleBar | undefined;
-  let started = 0;
-  let bytes = 0;
-  const stopBar = () => {
-    bar?.stop();
-    bar = undefined;
+interface PhaseState {
+  name: string;
+  kind: 'bytes' | 'items' | 'none';
+  total: number;
+  bytes: number;
+  items: number;
+  started: number;
+  ended?: number;
+}
+
+const SGR = { green: '\x1b[32m', dim: '\x1b[2m', reset: '\x1b[0m' };
+
+/**
+ * One line for a phase: `name [bar] pct% done/total rate ETA` (bytes), `done/total`
+ * (items), or just what is done so far when there is no total. The bar takes the width
+ * the text leaves (10 to 30 cells); the line never reaches the terminal's last column,
+ * as a wrapped line breaks the redraw in place.
+ */
+export function formatPhaseLine(p: PhaseState, opts: { color: boolean; width: number; now: number }): string {
+  const elapsed = (p.ended ?? opts.now) - p.started;
+  const name = p.name.padEnd(15);
+  const fit = (text: string) =>
+    text.length < opts.width ? text : text.slice(0, Math.max(10, opts.width - 1));
+  if (p.kind === 'none') {
+    const parts = [name];
+    if (p.items) parts.push(`${p.items} item(s)`);
+    if (p.bytes) parts.push(formatBytes(p.bytes), formatRate(p.bytes, elapsed));
+    parts.push(formatDuration(elapsed));
+    return fit(parts.join(' '));
+  }
+  const value = p.kind === 'bytes' ? p.bytes : p.items;
+  const fraction = p.total > 0 ? Math.min(1, value / p.total) : 0;
+  const after = [`${Math.floor(fraction * 100)}%`.padStart(4)];
+  if (p.kind === 'bytes')
+    after.push(`${formatBytes(p.bytes)}/${formatBytes(p.total)}`, formatRate(p.bytes, elapsed));
+  else after.push(`${p.items}/${p.total}`);
+  if (p.ended !== undefined) after.push(`in ${formatDuration(elapsed)}`);
+  else if (value > 0 && elapsed > 0 && value < p.total) {
+    after.push(`ETA ${formatDuration(((p.total - value) * elapsed) / value)}`);
+  } else after.push('ETA -');
+  const text = after.join(' ');
+  // A steady bar width: room for the longest text of this kind ("100% 999.9 MiB/999.9 GiB 999.9 MiB/s ETA 59 min 59 s").
+  const reserve = p.kind === 'bytes' ? 50 : 28;
+  const size = Math.min(30, opts.width - 1 - name.length - reserve - 4);
+  if (size < 8) return fit(`${name} ${text}`);
+  const full = Math.round(fraction * size);
+  const filled = '█'.repeat(full);
+  const empty = '░'.repeat(size - full);
+  const bar = opts.color
+    ? `${filled ? `${SGR.green}${filled}${SGR.reset}` : ''}${empty ? `${SGR.dim}${empty}${SGR.reset}` : ''}`
+    : filled + empty;
+  return opts.width > name.length + size + 4 + text.length
+    ? `${name} [${bar}] ${text}`
+    : fit(`${name} [${filled + empty}] ${text}`);
+}
+
+/**
+ * cli-progress MultiBar: one bar per phase, the finished ones stay above the current one
+ * with their final numbers; info and warnings print above the bars.
+ */
+function ttyRenderer(stream: Writable, color: boolean): Renderer {
+  let multi: MultiBar | undefined;
+  let current: { bar: SingleBar; state: PhaseState } | undefined;
+  const width = () => (stream as NodeJS.WriteStream).columns || 80;
+  const ensure = (): MultiBar => {
+    multi ??= new MultiBar({
+      stream: stream as NodeJS.WriteStream,
+      hideCursor: true,
+      clearOnComplete: false,
+      linewrap: false,
+      fps: 5,
+      format: (_options, _params, payload: { state: PhaseState }) =>
+        formatPhaseLine(payload.state, { color, width: width(), now: Date.now() }),
+    });
+    return multi;
   };
-  const payload = (total: number) => ({
-    done: formatBytes(bytes),
-    all: formatBytes(total),
-    rate: formatRate(bytes, Date.now() - started),
-  });
-  const above = (m: string) => {
-    // Print a log line without breaking the bar: clear the line, print, redraw.
-    if (bar) {
-      stream.write(`\r\x1b[2K${m}\n`);
-      bar.render();
-    } else {
-      stream.write(`${m}\n`);
-    }
+  const finishCurrent = () => {
+    if (!current) return;
+    current.state.ended = Date.now();
+    current.bar.update(current.state.kind === 'bytes' ? current.state.bytes : current.state.items, {
+      state: current.state,
+    });
+    current = undefined;
+  };
+  const log = (m: string) => {
+    if (multi) multi.log(`${m}\n`);
+    else stream.write(`${m}\n`);
   };
   return {
     phase(name, totals) {
-      stopBar();
-      started = Date.now();
-      bytes = 0;
-      const total = totals?.bytes ?? totals?.items ?? 0;
-      bar = new SingleBar({
-        stream: stream as NodeJS.WriteStream,
-        format: `${name.padEnd(16)} [{bar}] {percentage}% {done}/{all} {rate} ETA {eta_formatted}`,
-        barsize: 24,
-        hideCursor: true,
-        clearOnComplete: false,
-        etaBuffer: 50,
-        fps: 5,
-      });
-      bar.start(Math.max(total, 1), 0, payload(total));
-      if (!totals?.bytes) bar.update(0, { done: '', all: '', rate: '' });
+      finishCurrent();
+      const kind = totals?.bytes ? 'bytes' : totals?.items ? 'items' : 'none';
+      const total = kind === 'bytes' ? (totals?.bytes ?? 0) : kind === 'items' ? (totals?.items ?? 0) : 0;
+      const state: PhaseState = { name, kind, total, bytes: 0, items: 0, started: Date.now() };
+      const bar = ensure().create(Math.max(total, 1), 0, { state }) as unknown as SingleBar;
+      current = { bar, state };
     },
     advance(b, i) {
-      bytes += b;
-      if (!bar) return;
-      const total = bar.getTotal();
-      bar.increment(b > 0 ? b : (i ?? 0), payload(total));
+      if (!current) return;
+      current.state.bytes += b;
+      current.state.items += i ?? 0;
+      current.bar.update(current.state.kind === 'bytes' ? current.state.bytes : current.state.items, {
+        state: current.state,
+      });
     },
-    info: above,
-    warn: (m) => above(`bale: warning: ${m}`),
-    stop: stopBar,
+    info: log,
+    warn: (m) => log(`bale: warning: ${m}`),
+    stop() {
+      finishCurrent();
+      // update() first: it prints log lines still buffered.
+      multi?.update();
+      multi?.stop();
+      multi = undefined;
+    },
   };
 }

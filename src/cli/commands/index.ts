@@ -1,7 +1,14 @@
+import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
 import type { Command } from './types.js';
 import { unpackCommand } from './unpack.js';
 import { verifyCommand } from './verify.js';
 import { verifySignatureCommand } from './verify-signature.js';
 
-export const commands: Command[] = [packCommand, verifyCommand, unpackCommand, verifySignatureCommand];
+export const commands: Command[] = [
+  packCommand,
+  verifyCommand,
+  inspectCommand,
+  unpackCommand,
+  verifySignatureCommand,
+];

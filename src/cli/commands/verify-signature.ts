@@ -1,6 +1,6 @@
 import { assertDigest } from '../../digest.js';
 import { verifySignatureFiles } from '../../workflows/verify-signature.js';
-import { stringList, writeJson } from '../common.js';
+import { stringList, withExamples, writeJson } from '../common.js';
 import { UsageError } from '../errors.js';
 import type { Command } from './types.js';
 
@@ -8,23 +8,46 @@ export const verifySignatureCommand: Command = {
   command: 'verify-signature <signature-file..>',
   describe: 'Check release signature files (signature-N or a signature ConfigMap) against keyrings',
   builder: (y) =>
-    y
-      .positional('signature-file', { type: 'string', array: true, describe: 'Signature files or ConfigMaps' })
-      .option('digest', { type: 'string', description: 'The release digest (sha256:…) the signatures must sign' })
-      .option('keyring', {
-        type: 'array',
-        string: true,
-        description: 'OpenPGP keyring, armored or binary (repeatable). Default: Red Hat release key 2',
-      })
-      .example('$0 verify-signature --digest sha256:… --keyring redhat.asc signature-1', 'Check one signature file')
-      .example('$0 verify-signature config/signature-sha256-0123456789abcdef.yaml', 'Check a signature ConfigMap'),
+    withExamples(
+      y
+        .positional('signature-file', {
+          type: 'string',
+          array: true,
+          describe: 'Signature files (signature-N, binary OpenPGP) or signature ConfigMaps (YAML/JSON)',
+        })
+        .option('digest', {
+          type: 'string',
+          description:
+            'The release digest (sha256:…) the signatures must sign; without it any digest is shown',
+        })
+        .option('keyring', {
+          type: 'array',
+          string: true,
+          description:
+            'OpenPGP keyring, armored or binary, text before the armor allowed (repeatable). Default: Red Hat release key 2',
+        }),
+      [
+        [
+          'verify-signature --digest sha256:<64 hex> signatures/sha256=<64 hex>/signature-1',
+          'Check a signature file from a signature store against Red Hat release key 2',
+        ],
+        [
+          'verify-signature --keyring my-release-key.asc config/signature-sha256-0123456789abcdef.yaml',
+          'Check every signature in a signature ConfigMap against your own key',
+        ],
+        ['verify-signature --json signature-1 signature-2', 'A report for tools (exit 1 when none verifies)'],
+      ],
+    ),
   handler: async (args, ctx) => {
     const digest = args.digest as string | undefined;
     if (digest !== undefined) {
       try {
         assertDigest(digest, '--digest');
       } catch {
-        throw new UsageError(`--digest ${JSON.stringify(digest)} is not a sha256 digest`, 'Give sha256: followed by 64 hex characters.');
+        throw new UsageError(
+          `--digest ${JSON.stringify(digest)} is not a sha256 digest`,
+          'Give sha256: followed by 64 hex characters.',
+        );
       }
     }
     const results = await verifySignatureFiles({

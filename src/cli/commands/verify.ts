@@ -1,29 +1,46 @@
 import { stat } from 'node:fs/promises';
 import { BaleError } from '../../errors.js';
 import { loadKeyring } from '../../signature/keyring.js';
+import type { Problem } from '../../bundle/problem.js';
 import { verifyBundle } from '../../workflows/verify.js';
-import { renderer, stringList, writeJson } from '../common.js';
-import { formatBytes } from '../format.js';
+import { renderer, stringList, withExamples, writeJson } from '../common.js';
+import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './types.js';
 
 export const verifyCommand: Command = {
   command: 'verify <bundle-dir>',
   describe: 'Check a bundle without trusting it: checksums, every entry, completeness, signatures',
   builder: (y) =>
-    y
-      .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
-      .option('keyring', {
-        type: 'array',
-        string: true,
-        description: 'OpenPGP keyring for the signatures and bundle.json.asc (repeatable). Default: Red Hat release key 2',
-      })
-      .option('volume', { type: 'array', string: true, description: 'Check only these volumes (e.g. volume-002.tar.zst)' })
-      .example('$0 verify /media/usb/bale', 'Check the whole bundle')
-      .example('$0 verify /media/usb/bale --volume volume-003.tar.zst', 'Check one volume as it is written or received')
-      .example('$0 verify ./bundle --keyring my-release-key.asc --json', 'A report for tools'),
+    withExamples(
+      y
+        .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
+        .option('keyring', {
+          type: 'array',
+          string: true,
+          description:
+            'OpenPGP keyring for the signatures and bundle.json.asc (repeatable). Default: Red Hat release key 2',
+        })
+        .option('volume', {
+          type: 'array',
+          string: true,
+          description: 'Check only these volumes (repeatable, e.g. volume-002.tar.zst)',
+        }),
+      [
+        ['verify /media/usb/bale', 'Check the whole bundle (signatures against Red Hat release key 2)'],
+        [
+          'verify /media/usb/bale --volume volume-003.tar.zst',
+          'Check one volume as it is written or received',
+        ],
+        [
+          'verify ./bundle --keyring my-release-key.asc --json > report.json',
+          'A report for tools, with your own keyring',
+        ],
+      ],
+    ),
   handler: async (args, ctx) => {
     const dir = String(args['bundle-dir']);
     await assertBundleDir(dir);
+    const started = Date.now();
     const progress = renderer(args, ctx);
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
     const volumes = stringList(args.volume);
@@ -35,25 +52,29 @@ export const verifyCommand: Command = {
     progress.stop();
     if (args.json) {
       const { index: _index, ...rest } = report;
-      writeJson(ctx, { ...rest, bundleDir: dir });
+      writeJson(ctx, { ...rest, bundleDir: dir, durationMs: Date.now() - started });
       return report.ok ? 0 : 1;
     }
     const c = report.checked;
     if (report.ok) {
       ctx.stdout.write(
-        `OK: ${dir}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified\n`,
+        `OK: ${dir}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified, in ${formatDuration(Date.now() - started)}\n`,
       );
       for (const s of report.signatures) {
-        ctx.stdout.write(`  ${s.kind} signature ${s.path}: key ${s.keyId ?? '?'}${s.userId ? ` (${s.userId})` : ''}${s.identity ? ` for ${s.identity}` : ''}\n`);
+        ctx.stdout.write(
+          `  ${s.kind} signature ${s.path}: key ${s.keyId ?? '?'}${s.userId ? ` (${s.userId})` : ''}${s.identity ? ` for ${s.identity}` : ''}\n`,
+        );
       }
+      ctx.stdout.write(
+        volumes.length
+          ? `Checked ${volumes.join(', ')} only; run bale verify ${dir} without --volume once all volumes are there.\n`
+          : `Next: on the disconnected side, bale unpack ${dir} --to <mirror-registry>/<prefix> (it verifies again first).\n`,
+      );
       return 0;
     }
     ctx.stdout.write(`FAILED: ${dir}: ${report.problems.length} problem(s)\n`);
-    for (const p of report.problems) {
-      const where = [p.file, p.volume, p.entry ?? p.digest].filter(Boolean).join(': ');
-      ctx.stdout.write(`  ${where ? `${where}: ` : ''}${p.message} [${p.code}]\n`);
-    }
-    ctx.stdout.write('Do not unpack this bundle; get an intact copy (bale verify --volume NAME checks single volumes).\n');
+    for (const p of report.problems) ctx.stdout.write(`  ${describeProblem(p)}\n`);
+    ctx.stdout.write(`${problemAdvice(report.problems)}\n`);
     return 1;
   },
 };
@@ -61,8 +82,37 @@ export const verifyCommand: Command = {
 export async function assertBundleDir(dir: string): Promise<void> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) {
-    throw new BaleError('E_USAGE', `${dir} is not a bundle directory (it does not exist or is not a directory)`, {
-      hint: 'Name the directory that holds bundle.json, SHA256SUMS and the volume-NNN.tar.zst files.',
-    });
+    throw new BaleError(
+      'E_USAGE',
+      `${dir} is not a bundle directory (it does not exist or is not a directory)`,
+      {
+        hint: 'Name the directory that holds bundle.json, SHA256SUMS and the volume-NNN.tar.zst files.',
+      },
+    );
   }
+}
+
+/** `where: what [CODE]`, naming each place once (messages often name the entry already). */
+export function describeProblem(p: Problem): string {
+  const where = [p.file, p.volume, p.entry ?? p.digest].filter(
+    (w): w is string => Boolean(w) && !p.message.includes(w as string),
+  );
+  return `${where.length ? `${where.join(': ')}: ` : ''}${p.message} [${p.code}]`;
+}
+
+const SIGNATURE_ONLY: ReadonlySet<string> = new Set([
+  'E_SIGNATURE_UNTRUSTED',
+  'E_SIGNATURE_NONE',
+  'E_KEYRING',
+]);
+
+/** What to do, for the kinds of problems found. */
+export function problemAdvice(problems: Problem[]): string {
+  if (problems.length > 0 && problems.every((p) => SIGNATURE_ONLY.has(p.code))) {
+    return (
+      'The content checks out, but no signature is from a key in the keyrings: give the key that signs your ' +
+      'releases with --keyring (bale verify-signature shows who signed a file).'
+    );
+  }
+  return 'Do not unpack this bundle; get an intact copy (bale verify --volume NAME checks single volumes).';
 }

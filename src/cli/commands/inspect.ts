@@ -1,0 +1,67 @@
+import { loadKeyring } from '../../signature/keyring.js';
+import YAML from 'yaml';
+import { inspectBundle, renderCsv, renderTable } from '../../workflows/inspect.js';
+import { renderer, stringList, withExamples, writeJson } from '../common.js';
+import { assertBundleDir } from './verify.js';
+import type { Command } from './types.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'csv'] as const;
+
+export const inspectCommand: Command = {
+  command: 'inspect <bundle-dir>',
+  describe: 'Show what a bundle holds: release, images, volumes, signatures, graph-data, manifests',
+  builder: (y) =>
+    withExamples(
+      y
+        .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
+        .option('output', {
+          alias: 'o',
+          choices: OUTPUT_FORMATS,
+          default: 'table',
+          description:
+            'table for people, json/yaml for tools, csv one row per image (--json is --output json)',
+        })
+        .option('deep', {
+          type: 'boolean',
+          default: false,
+          description: 'Also read every volume and check the signatures (a full verify); exit 1 on problems',
+        })
+        .option('keyring', {
+          type: 'array',
+          string: true,
+          description: 'OpenPGP keyring for --deep (repeatable). Default: Red Hat release key 2',
+        }),
+      [
+        ['inspect /media/usb/bale', 'What is on the disk, from bundle.json (fast)'],
+        [
+          'inspect /media/usb/bale --deep --keyring my-release-key.asc',
+          'Read every volume and check the signatures too',
+        ],
+        ['inspect /media/usb/bale -o csv > images.csv', 'One row per image, for a spreadsheet'],
+      ],
+    ),
+  handler: async (args, ctx) => {
+    const dir = String(args['bundle-dir']);
+    await assertBundleDir(dir);
+    const format = args.json ? 'json' : String(args.output ?? 'table');
+    const deep = Boolean(args.deep);
+    const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
+    const progress = deep ? renderer({ ...args, json: format !== 'table' || args.json }, ctx) : undefined;
+    try {
+      const report = await inspectBundle(dir, {
+        deep,
+        ...(keyrings.length ? { keyrings } : {}),
+        ...(progress ? { progress } : {}),
+      });
+      progress?.stop();
+      const ok = report.verification?.ok ?? true;
+      if (format === 'json') writeJson(ctx, { ok, ...report });
+      else if (format === 'yaml') ctx.stdout.write(YAML.stringify({ ok, ...report }));
+      else if (format === 'csv') ctx.stdout.write(renderCsv(report));
+      else ctx.stdout.write(renderTable(report));
+      return ok ? 0 : 1;
+    } finally {
+      progress?.stop();
+    }
+  },
+};
