@@ -6,8 +6,9 @@ import { readIndex } from '../bundle/bundle-index.js';
 import { acquireLock, type Lock, type LockOptions } from '../bundle/lock.js';
 import type { BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
-import { applyFailed, applyObjects, type ApplyResult, type KubeObject } from '../cluster/apply.js';
-import { loadKubeConfig } from '../cluster/kube-client.js';
+// The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
+import type { ApplyResult } from '../cluster/apply.js';
+import type { KubeObject } from '../cluster/kube-object.js';
 import { parseManifests } from '../cluster/manifests.js';
 import { mirrorConfig, toYaml } from '../cluster/mirror-config.js';
 import { BaleError } from '../errors.js';
@@ -236,6 +237,10 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     .flatMap((f) => f.objects);
   if (toApply.length > 0) {
     progress.phase('apply', { items: toApply.length });
+    const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
+      import('../cluster/apply.js'),
+      import('../cluster/kube-client.js'),
+    ]);
     const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
     result.applied = await applyObjects(toApply, {
       kubeConfig,

@@ -195,9 +195,19 @@ export async function startFaultProxy(target: string, plan: FaultPlan = {}): Pro
   async function write(dest: Writable, chunk: Buffer): Promise<boolean> {
     if (dest.destroyed || dest.writableEnded) return false;
     if (dest.write(chunk)) return true;
-    const closed = once(dest, 'close').then(() => false);
-    const drained = once(dest, 'drain').then(() => true);
-    return Promise.race([closed, drained]).catch(() => false);
+    // Cancel the listener of the event that did not happen, or they pile up per write.
+    const ac = new AbortController();
+    const closed = once(dest, 'close', { signal: ac.signal }).then(() => false);
+    const drained = once(dest, 'drain', { signal: ac.signal }).then(() => true);
+    try {
+      return await Promise.race([closed, drained]);
+    } catch {
+      return false;
+    } finally {
+      ac.abort();
+      closed.catch(() => undefined);
+      drained.catch(() => undefined);
+    }
   }
 
   /** Resolves once `chunk` has been handed to the kernel. */
