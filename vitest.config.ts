@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Real registries and processes: keep the machine's two cores from thrashing.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', 'json'],
+    // Read by .ci/run to print a plain 'N passed, N failed' line.
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });

@@ -1,8 +1,9 @@
 /** Paths and facts about the genuine release signatures in ../shared/realdata (see its README). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REALDATA_DIR } from '../helpers/shared.js';
 
-export const REALDATA = '/work/shared/realdata/release-signatures';
+export const REALDATA = `${REALDATA_DIR}/release-signatures`;
 export const STORE = join(REALDATA, 'store');
 export const REDHAT_KEYRING = join(REALDATA, 'redhat.txt');
 export const CI_KEYRING = join(REALDATA, 'simple.txt');
