@@ -101,7 +101,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
         '  2    usage error (unknown option, missing argument, not a bundle directory)\n' +
         '  130  interrupted by Ctrl-C (143 on SIGTERM); an interrupted pack or unpack resumes when run again\n' +
         'Environment: REGISTRY_AUTH_FILE (credentials), KUBECONFIG, NO_COLOR, CI (plain progress lines).\n' +
-        'Documentation: docs/cli.md and the README in the bale repository.',
+        'Documentation: the README in the bale repository.',
     )
     .wrap(Math.min(120, ctx.columns ?? (Number(ctx.env.COLUMNS) || 100)))
     .exitProcess(false)

@@ -187,8 +187,8 @@ describe('usage errors', () => {
   });
 });
 
-describe('docs/cli.md', () => {
-  const doc = readFileSync(join(process.cwd(), 'docs', 'cli.md'), 'utf8');
+describe('README command reference', () => {
+  const doc = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 
   it('documents every error code of src/errors.ts', () => {
     const source = readFileSync(join(process.cwd(), 'src', 'errors.ts'), 'utf8');
