@@ -40,6 +40,18 @@ export function main(argv: string[]): void {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // A command whose promise never settles would let node exit 0 once nothing is left to
+  // do (a deadlock looks like success). Make that a loud failure instead.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(
+      'bale: error: internal error: bale stopped before the command finished [E_INTERNAL]\n' +
+        '  Nothing unfinished looks finished; run the same command again, and please report this with --debug output.\n',
+    );
+    process.exitCode = EXIT.failure;
+  });
+
   const ctx = processContext(controller.signal);
   run(argv, ctx)
     .then((code) => {
@@ -54,6 +66,7 @@ export function main(argv: string[]): void {
       process.exitCode = EXIT.failure;
     })
     .finally(() => {
+      settled = true;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     });

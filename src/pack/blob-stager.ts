@@ -36,6 +36,9 @@ export class BlobStager {
   private readonly prefetched = new Map<string, Promise<string>>();
   private readonly limit;
   private outstanding = 0;
+  /** Admission tickets: blobs enter the window strictly in the order they were scheduled. */
+  private scheduled = 0;
+  private nextAdmit = 0;
   private waiters: (() => void)[] = [];
   private failed: unknown;
 
@@ -60,9 +63,11 @@ export class BlobStager {
   start(requests: StageRequest[]): void {
     for (const r of requests) {
       if (this.ready.has(r.digest)) continue;
-      const p = this.limit(() => this.stage(r));
+      const ticket = this.scheduled++;
+      const p = this.limit(() => this.stage(r, ticket));
       p.catch((err: unknown) => {
         this.failed ??= err;
+        this.wake();
       });
       this.ready.set(r.digest, p);
     }
@@ -94,9 +99,13 @@ export class BlobStager {
   /** The writer has consumed this blob: its bytes no longer count against the window. */
   consumed(size: number): void {
     this.outstanding -= size;
+    this.wake();
+  }
+
+  private wake(): void {
     const w = this.waiters;
     this.waiters = [];
-    for (const wake of w) wake();
+    for (const fn of w) fn();
   }
 
   async remove(digest: string): Promise<void> {
@@ -105,18 +114,30 @@ export class BlobStager {
     await rm(`${this.pathOf(digest)}.partial`, { force: true });
   }
 
-  private async waitForWindow(size: number): Promise<void> {
-    while (this.outstanding > 0 && this.outstanding + size > this.opts.windowBytes) {
+  /**
+   * Waits for this blob's turn and for room in the window. Admission is strictly in
+   * schedule order (the writer's order): a blob behind a large one can never take the
+   * room the large one waits for, and everything admitted before a waiting blob is
+   * consumed by the writer before it needs that blob, so the window always drains.
+   */
+  private async admit(ticket: number, size: number): Promise<void> {
+    while (
+      ticket !== this.nextAdmit ||
+      (this.outstanding > 0 && this.outstanding + size > this.opts.windowBytes)
+    ) {
       this.opts.signal?.throwIfAborted();
+      if (this.failed) throw this.failed;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+    this.nextAdmit++;
+    this.outstanding += size;
+    this.wake();
   }
 
-  private async stage(r: StageRequest): Promise<string> {
+  private async stage(r: StageRequest, ticket: number): Promise<string> {
     this.opts.signal?.throwIfAborted();
     if (this.failed) throw this.failed;
-    await this.waitForWindow(r.size);
-    this.outstanding += r.size;
+    await this.admit(ticket, r.size);
     const pre = this.prefetched.get(r.digest);
     if (pre) return pre;
     return this.fetch(r);
