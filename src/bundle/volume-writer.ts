@@ -1,10 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { open as openFile, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open as openFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { CompressStream } from 'zstd-napi';
+import zstd from 'zstd-napi/binding.js';
 import { HashingStream } from '../digest.js';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { entryPathProblem, linkProblem } from './entry-path.js';
@@ -18,6 +18,99 @@ export interface WriteVolumeOptions {
   nbWorkers?: number;
   /** Called with content bytes as they go into the volume. */
   onBytes?: (bytes: number) => void;
+  /**
+   * Entries with a known sha256 come from a source that already checked that digest
+   * (pack's staged blobs): only their size is checked, and the known sha256 is recorded
+   * without hashing the bytes again. Entries without one are hashed as usual.
+   */
+  trustKnownDigests?: boolean;
+}
+
+/** Compressed output goes to the file in writes of up to this size. */
+const OUT_CHUNK = 4 << 20;
+const OUT_MIN_ROOM = zstd.cStreamOutSize();
+
+/**
+ * The end of the volume pipeline: zstd-compresses what it is given into one of two
+ * reused 4 MiB buffers, and hashes and writes each buffer when full while compression
+ * continues into the other. One write (and hash update) per 4 MiB instead of one per
+ * ~128 KiB block, and no fresh buffer per output chunk (zstd-napi's CompressStream
+ * allocates one each time). The zstd frame does not depend on how input or output are
+ * split, so the bytes equal CompressStream's with the same parameters.
+ */
+class ZstdFileSink extends Writable {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  private readonly cctx = new zstd.CCtx();
+  private readonly bufs = [Buffer.allocUnsafe(OUT_CHUNK), Buffer.allocUnsafe(OUT_CHUNK)] as const;
+  private cur = 0;
+  private used = 0;
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly fh: FileHandle,
+    params: { compressionLevel: number; nbWorkers?: number },
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    this.cctx.setParameter(zstd.CParameter.compressionLevel, params.compressionLevel);
+    if (params.nbWorkers !== undefined) this.cctx.setParameter(zstd.CParameter.nbWorkers, params.nbWorkers);
+  }
+
+  /** Resolves once no write to the file is in flight. */
+  async settled(): Promise<void> {
+    await this.pending.catch(() => undefined);
+  }
+
+  /** Hands the filled buffer to the file (after the previous write) and switches buffers. */
+  private async flushBuffer(): Promise<void> {
+    const buf = this.bufs[this.cur] as Buffer;
+    const n = this.used;
+    await this.pending; // the other buffer is free again once its write is done
+    if (n === 0) return;
+    this.hash.update(buf.subarray(0, n));
+    this.bytes += n;
+    this.pending = writeAll(this.fh, buf, n);
+    this.pending.catch(() => undefined);
+    this.cur ^= 1;
+    this.used = 0;
+  }
+
+  private async run(input: Buffer, op: zstd.EndDirective): Promise<void> {
+    let src = input;
+    for (;;) {
+      if (OUT_CHUNK - this.used < OUT_MIN_ROOM) await this.flushBuffer();
+      const out = (this.bufs[this.cur] as Buffer).subarray(this.used);
+      const [left, produced, consumed] = this.cctx.compressStream2(out, src, op);
+      this.used += produced;
+      src = src.subarray(consumed);
+      if (src.length === 0 && (op === zstd.EndDirective.continue || left === 0)) return;
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.run(chunk, zstd.EndDirective.continue).then(
+      () => callback(),
+      (err: unknown) => callback(err as Error),
+    );
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.run(Buffer.alloc(0), zstd.EndDirective.end)
+      .then(() => this.flushBuffer())
+      .then(() => this.pending)
+      .then(
+        () => callback(),
+        (err: unknown) => callback(err as Error),
+      );
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, length: number): Promise<void> {
+  let off = 0;
+  while (off < length) {
+    const { bytesWritten } = await fh.write(buf, off, length - off);
+    off += bytesWritten;
+  }
 }
 
 export interface WrittenVolume {
@@ -57,25 +150,24 @@ export async function writeVolume(
   const name = basename(path);
   const tmp = `${path}.tmp`;
   const pack = tar.pack();
-  const volumeHash = new HashingStream();
   const params: { compressionLevel: number; nbWorkers?: number } = { compressionLevel: opts.level ?? 3 };
   if (opts.nbWorkers !== undefined && opts.nbWorkers > 0) params.nbWorkers = opts.nbWorkers;
-  const sinkDone = pipeline(
-    Readable.from(pack, { objectMode: false }),
-    new CompressStream(params),
-    volumeHash,
-    createWriteStream(tmp),
-  );
   const written: BundleEntry[] = [];
-  const producer = (async () => {
-    const seen = new Set<string>();
-    for (const entry of entries) {
-      written.push(await writeEntry(name, pack, entry, open, seen, opts.onBytes));
-      seen.add(entry.path);
-    }
-    pack.finalize();
-  })();
+  let fh: FileHandle | undefined;
+  let sink: ZstdFileSink | undefined;
+  let producer: Promise<void> = Promise.resolve();
   try {
+    fh = await openFile(tmp, 'w');
+    sink = new ZstdFileSink(fh, params);
+    const sinkDone = pipeline(Readable.from(pack, { objectMode: false }), sink);
+    producer = (async () => {
+      const seen = new Set<string>();
+      for (const entry of entries) {
+        written.push(await writeEntry(name, pack, entry, open, seen, opts));
+        seen.add(entry.path);
+      }
+      pack.finalize();
+    })();
     await Promise.all([
       producer.catch((err: unknown) => {
         pack.destroy(err instanceof Error ? err : new Error(messageOf(err)));
@@ -83,16 +175,15 @@ export async function writeVolume(
       }),
       sinkDone,
     ]);
-    const fh = await openFile(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
     await rename(tmp, path);
     await syncDir(dirname(path));
   } catch (err) {
     await producer.catch(() => undefined);
+    await sink?.settled();
+    await fh?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     if (isBaleError(err)) throw err;
     throw new BaleError('E_IO', `cannot write ${path}: ${messageOf(err)}`, {
@@ -101,7 +192,7 @@ export async function writeVolume(
       details: { volume: name },
     });
   }
-  return { name, size: volumeHash.bytes, sha256: volumeHash.finalDigest?.slice(7) ?? '', entries: written };
+  return { name, size: sink.bytes, sha256: sink.hash.digest('hex'), entries: written };
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -123,8 +214,9 @@ async function writeEntry(
   entry: PlannedEntry,
   open: OpenEntry,
   seen: Set<string>,
-  onBytes: ((bytes: number) => void) | undefined,
+  opts: WriteVolumeOptions,
 ): Promise<BundleEntry> {
+  const onBytes = opts.onBytes;
   const where = `${volume}: ${entry.path}`;
   const bad = entryPathProblem(entry.part ? entry.part.of : entry.path);
   if (bad !== undefined) throw new BaleError('E_USAGE', `${where}: entry path ${bad}`);
@@ -145,9 +237,11 @@ async function writeEntry(
     });
     return { path: entry.path, type: entry.type, size: 0, volume, linkTarget: entry.linkTarget ?? '' };
   }
+  const trusted = opts.trustKnownDigests === true && entry.sha256 !== undefined;
   const expect: { size: number; what: string; digest?: string } = { size: entry.size, what: where };
   if (entry.sha256 !== undefined) expect.digest = `sha256:${entry.sha256}`;
-  const hasher = new HashingStream(expect);
+  // A trusted entry is only counted (the size checks below); any other is hashed and checked.
+  const hasher = trusted ? undefined : new HashingStream(expect);
   let entryDone: Promise<void> = Promise.resolve();
   const sink = pack.entry(header);
   entryDone = new Promise<void>((resolve, reject) => {
@@ -157,8 +251,15 @@ async function writeEntry(
   });
   entryDone.catch(() => undefined);
   const source = await open(entry);
-  await pipeline(source, hasher, async (chunks: AsyncIterable<Buffer>) => {
+  let bytes = 0;
+  const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of chunks) {
+      bytes += chunk.length;
+      if (bytes > entry.size) {
+        throw new BaleError('E_SIZE_MISMATCH', `${where}: more than the expected ${entry.size} bytes`, {
+          details: { expectedSize: entry.size },
+        });
+      }
       onBytes?.(chunk.length);
       if (!sink.write(chunk)) {
         await new Promise<void>((resolve, reject) => {
@@ -171,14 +272,21 @@ async function writeEntry(
         });
       }
     }
+    if (bytes !== entry.size) {
+      throw new BaleError('E_SIZE_MISMATCH', `${where}: got ${bytes} bytes, expected ${entry.size}`, {
+        details: { expectedSize: entry.size, actualSize: bytes },
+      });
+    }
     sink.end(undefined);
-  });
+  };
+  if (hasher) await pipeline(source, hasher, consume);
+  else await pipeline(source, consume);
   await entryDone;
   const out: BundleEntry = {
     path: entry.path,
     type: 'file',
-    size: hasher.bytes,
-    sha256: hasher.finalDigest?.slice(7) ?? '',
+    size: bytes,
+    sha256: hasher ? (hasher.finalDigest?.slice(7) ?? '') : (entry.sha256 ?? ''),
     volume,
   };
   return out;

@@ -409,7 +409,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       let result: WrittenVolume;
       try {
         result = await abortable(
-          writeVolume(join(to, vol.name), vol.entries, open, { level, onBytes: (n) => progress.advance(n) }),
+          writeVolume(join(to, vol.name), vol.entries, open, {
+            level,
+            // Staged blobs were digest-checked when downloaded (or re-hashed when reused), and
+            // bytes items were hashed in memory: the writer checks sizes, not digests, again.
+            trustKnownDigests: true,
+            onBytes: (n) => progress.advance(n),
+          }),
           signal,
         );
       } catch (err) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CompressStream, DecompressStream } from 'zstd-napi';
 import type { PlannedEntry } from '../../src/bundle/plan.js';
 import type { Problem } from '../../src/bundle/problem.js';
 import { readVolume, type ExpectedEntry } from '../../src/bundle/volume-reader.js';
@@ -75,7 +76,61 @@ describe('writeVolume', () => {
       writeVolume(join(dir, 'volume-010.tar.zst'), bad, () => Readable.from([Buffer.alloc(manifest.length)])),
     ).rejects.toMatchObject({ code: 'E_DIGEST_MISMATCH' });
   });
+
+  test('the volume is exactly zstd-napi CompressStream over the same tar (large, multi-chunk output)', async () => {
+    const big = noise(11, 9 << 20); // more than two of the writer's 4 MiB output buffers
+    const bigHex = sha256Hex(big);
+    const bigEntries: PlannedEntry[] = [
+      { path: `v2/r/blobs/sha256:${bigHex}`, type: 'file', size: big.length, sha256: bigHex },
+      ...entries,
+    ];
+    const open = (e: PlannedEntry): Readable =>
+      e.path.endsWith(bigHex)
+        ? Readable.from([big.subarray(0, 1_000_003), big.subarray(1_000_003)])
+        : content(e);
+    const path = join(dir, 'volume-020.tar.zst');
+    const w = await writeVolume(path, bigEntries, open);
+    const ours = await readFile(path);
+    expect(w.size).toBe(ours.length);
+    expect(w.sha256).toBe(sha256Hex(ours));
+    const tarBytes = await collect(Readable.from([ours]).pipe(new DecompressStream()));
+    const reference = await collect(
+      Readable.from([tarBytes]).pipe(new CompressStream({ compressionLevel: 3 })),
+    );
+    expect(ours.equals(reference)).toBe(true);
+  });
+
+  test('trustKnownDigests: records the known sha256 without hashing, still checks sizes', async () => {
+    const wrong = Buffer.alloc(manifest.length); // same size, other bytes: trusted, not re-hashed
+    const one = [
+      { path: `v2/r/blobs/sha256:${hex}`, type: 'file' as const, size: manifest.length, sha256: hex },
+    ];
+    const w = await writeVolume(join(dir, 'volume-021.tar.zst'), one, () => Readable.from([wrong]), {
+      trustKnownDigests: true,
+    });
+    expect(w.entries[0]?.sha256).toBe(hex);
+    await expect(
+      writeVolume(join(dir, 'volume-022.tar.zst'), one, () => Readable.from([manifest.subarray(1)]), {
+        trustKnownDigests: true,
+      }),
+    ).rejects.toMatchObject({ code: 'E_SIZE_MISMATCH' });
+    await expect(
+      writeVolume(join(dir, 'volume-023.tar.zst'), one, () => Readable.from([manifest, Buffer.from('x')]), {
+        trustKnownDigests: true,
+      }),
+    ).rejects.toMatchObject({ code: 'E_SIZE_MISMATCH' });
+    // An entry without a known sha256 is still hashed.
+    const cfg = [{ path: 'config/a.yaml', type: 'file' as const, size: 6 }];
+    const c = await writeVolume(join(dir, 'volume-024.tar.zst'), cfg, content, { trustKnownDigests: true });
+    expect(c.entries[0]?.sha256).toBe(sha256Hex('a: 1\n\n'));
+  });
 });
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 describe('readVolume', () => {
   const expected = async (): Promise<{
