@@ -44,15 +44,32 @@ export class ChunkSource {
       await this.pull();
     }
     if (offset > this.pos) {
-      const flat = Buffer.concat(this.pending).subarray(offset - this.pos);
-      this.pending = [flat];
-      this.pendingBytes = flat.length;
+      // Drop whole buffers before offset, then cut the first one (no copy).
+      let skip = offset - this.pos;
+      while (skip > 0) {
+        const head = this.pending[0] as Buffer;
+        if (head.length <= skip) {
+          this.pending.shift();
+          skip -= head.length;
+        } else {
+          this.pending[0] = head.subarray(skip);
+          skip = 0;
+        }
+      }
+      this.pendingBytes -= offset - this.pos;
       this.pos = offset;
     }
     while (this.pendingBytes < want) await this.pull();
-    const flat = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-    this.pending = [flat];
-    return flat.subarray(0, want);
+    const first = this.pending[0] as Buffer;
+    if (first.length >= want) return first.subarray(0, want);
+    // One copy into a chunk of its own (the buffers behind it are released as the upload moves on).
+    const out = Buffer.allocUnsafe(want);
+    let at = 0;
+    for (const b of this.pending) {
+      if (at >= want) break;
+      at += b.copy(out, at, 0, Math.min(b.length, want - at));
+    }
+    return out;
   }
 
   private reopen(): void {

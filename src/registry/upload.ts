@@ -22,9 +22,15 @@ export interface UploadSettings {
   monolithicMaxBytes: number;
 }
 
+/**
+ * By default every blob goes up in one streamed PUT, whatever its size: the body
+ * streams from its source with backpressure, so memory stays flat, and a cut upload is
+ * retried from the start of the blob. Chunked PATCH is the fallback for registries that
+ * refuse the monolithic PUT (413/405), or when `monolithicMaxBytes` is set lower.
+ */
 export const DEFAULT_UPLOAD: UploadSettings = {
   chunkSize: 8 * 1024 * 1024,
-  monolithicMaxBytes: 256 * 1024 * 1024,
+  monolithicMaxBytes: Number.MAX_SAFE_INTEGER,
 };
 const MIN_CHUNK = 256 * 1024;
 

@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { sha256Hex } from '../digest.js';
 import pLimit from 'p-limit';
 import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
+import { readFileChunks } from '../bundle/file-chunks.js';
 import { BaleError } from '../errors.js';
 import { parseLayoutPath } from '../layout/paths.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
@@ -13,6 +14,14 @@ import { parseManifest } from '../registry/manifest.js';
 import { openBundleEntry, volumesOf } from './bundle-source.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Blobs up to this size are read into memory and uploaded in the background while the
+ * volume reader goes on (larger ones stream straight from the volume, one at a time per
+ * volume), within a fixed budget of buffered bytes: memory stays bounded whatever the
+ * bundle, and small blobs no longer wait for each other.
+ */
+const BUFFERED_BLOB_MAX = 4 * 1024 * 1024;
+const BUFFERED_BUDGET = 24 * 1024 * 1024;
 /** Volumes read (and pushed from) at the same time: each costs a zstd stream and a CPU. */
 const MAX_PARALLEL_VOLUMES = 4;
 
@@ -190,7 +199,7 @@ export async function pushBundle(o: {
     for (const d of needed) wantManifests.set(`v2/${r.repository}/blobs/${d}`, r);
   }
   const keepManifest = async (
-    e: { path: string; size: number },
+    e: { path: string; size: number; sha256?: string },
     content: Readable,
     volume: string,
   ): Promise<void> => {
@@ -199,17 +208,22 @@ export async function pushBundle(o: {
     }
     const chunks: Buffer[] = [];
     for await (const c of content) chunks.push(c as Buffer);
+    const bytes = Buffer.concat(chunks);
+    // The push pass reads without the reader's sha256 (checkDigests: false): check here.
+    if (e.sha256 !== undefined && sha256Hex(bytes) !== e.sha256) {
+      throw new BaleError('E_DIGEST_MISMATCH', `${volume}: manifest ${e.path} does not match bundle.json`, {
+        hint: 'The volume changed after it was verified: copy it again and re-run.',
+        details: { volume, entry: e.path, expectedDigest: `sha256:${e.sha256}` },
+      });
+    }
     const repo = wantManifests.get(e.path);
-    manifestBytes.set(
-      `${repo?.repository}@${e.path.slice(e.path.lastIndexOf('/') + 1)}`,
-      Buffer.concat(chunks),
-    );
+    manifestBytes.set(`${repo?.repository}@${e.path.slice(e.path.lastIndexOf('/') + 1)}`, bytes);
   };
 
   if (o.dryRun) {
     for (const volume of volumesHolding(o.index, wantManifests.keys())) {
       signal?.throwIfAborted();
-      await readVolume(createReadStream(join(o.dir, volume), { highWaterMark: 1 << 20 }), {
+      await readVolume(readFileChunks(join(o.dir, volume)), {
         volume,
         expected: expectedEntries(o.index, volume),
         onEntry: async (e, content) => {
@@ -223,15 +237,21 @@ export async function pushBundle(o: {
 
   // 3. Blobs, read volume by volume; manifests' bytes are collected on the way.
   const pushed = new Map<string, string[]>(); // digest → dest repositories we pushed it to
+  const inFlight = new Map<string, Promise<void>>(); // digest → its upload under way
   const pushOne = async (
     m: { repo: RepoContent; entry: BundleEntry; digest: string },
-    first: Readable | undefined,
+    first: Readable | Buffer | undefined,
+    // null: nothing to wait for (undefined would take the default).
+    earlier: Promise<void> | null | undefined = inFlight.get(m.digest),
   ) => {
+    // The same blob for another repository: wait for it, then mount instead of uploading.
+    if (earlier) await earlier.catch(() => undefined);
     const mountFrom = [...(present.get(m.digest) ?? []), ...(pushed.get(m.digest) ?? [])].filter(
       (x) => x !== m.repo.dest.repository,
     );
     let used = false;
     const open = (): Readable => {
+      if (Buffer.isBuffer(first)) return Readable.from([first], { objectMode: false });
       if (first && !used) {
         used = true;
         return first;
@@ -256,16 +276,67 @@ export async function pushBundle(o: {
   progress.phase('push blobs', { bytes: [...missing.values()].reduce((n, m) => n + m.entry.size, 0) });
   // Each volume is one sequential tar stream; several volumes stream at once.
   const volumeLimit = pLimit(Math.max(1, Math.min(o.concurrency, MAX_PARALLEL_VOLUMES)));
+  // Background uploads of buffered small blobs: bounded by BUFFERED_BUDGET bytes and by
+  // the upload concurrency; the first failure stops the volume readers.
+  const background = new Set<Promise<void>>();
+  let buffered = 0;
+  let failure: { err: unknown } | undefined;
+  const released: (() => void)[] = [];
+  const waitForBudget = async (bytes: number): Promise<void> => {
+    while (buffered > 0 && buffered + bytes > BUFFERED_BUDGET && failure === undefined) {
+      await new Promise<void>((r) => released.push(r));
+    }
+    if (failure) throw failure.err;
+  };
+  const pushBuffered = async (
+    m: { repo: RepoContent; entry: BundleEntry; digest: string },
+    content: Readable,
+  ): Promise<void> => {
+    await waitForBudget(m.entry.size);
+    buffered += m.entry.size;
+    let bytes: Buffer;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of content) chunks.push(c as Buffer);
+      bytes = Buffer.concat(chunks);
+    } catch (err) {
+      buffered -= m.entry.size;
+      released.splice(0).forEach((r) => r());
+      throw err;
+    }
+    const earlier = inFlight.get(m.digest) ?? null;
+    const task: Promise<void> = limit(() => {
+      if (failure) throw failure.err;
+      return pushOne(m, bytes, earlier);
+    })
+      .catch((err: unknown) => {
+        failure ??= { err };
+      })
+      .finally(() => {
+        buffered -= m.entry.size;
+        background.delete(task);
+        if (inFlight.get(m.digest) === task) inFlight.delete(m.digest);
+        released.splice(0).forEach((r) => r());
+      });
+    background.add(task);
+    inFlight.set(m.digest, task);
+  };
   const readOne = async (volume: string): Promise<void> => {
     signal?.throwIfAborted();
-    await readVolume(createReadStream(join(o.dir, volume), { highWaterMark: 1 << 20 }), {
+    await readVolume(readFileChunks(join(o.dir, volume)), {
       volume,
       expected: expectedEntries(o.index, volume),
+      // Verified in full just before; every pushed byte is hashed again by the upload
+      // (and by the registry), and manifests by keepManifest.
+      checkDigests: false,
       onEntry: async (e, content) => {
+        if (failure) throw failure.err;
+        signal?.throwIfAborted();
         if (!content) return;
         const m = missing.get(e.path);
         if (m) {
-          await pushOne(m, content);
+          if (m.entry.size <= BUFFERED_BLOB_MAX) await pushBuffered(m, content);
+          else await pushOne(m, content);
           return;
         }
         if (wantManifests.has(e.path)) await keepManifest(e, content, volume);
@@ -281,7 +352,12 @@ export async function pushBundle(o: {
     );
   } catch (err) {
     volumeLimit.clearQueue();
-    throw err;
+    failure ??= { err };
+  }
+  while (background.size > 0) await Promise.all([...background]);
+  if (failure) {
+    limit.clearQueue();
+    throw failure.err;
   }
   // Blobs split across volumes stream from their parts in order.
   for (const m of missing.values()) {

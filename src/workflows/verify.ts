@@ -10,7 +10,6 @@
  * bundle.json.asc). With `volumes`, only those volumes and their entries are checked.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from '../bundle/bundle-index.js';
@@ -20,6 +19,7 @@ import type { Problem } from '../bundle/problem.js';
 import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from '../bundle/sha256sums.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
 import { readVolume } from '../bundle/volume-reader.js';
+import { readFileChunks } from '../bundle/file-chunks.js';
 import { sha256Hex } from '../digest.js';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
@@ -275,8 +275,8 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     const fileHash = createHash('sha256');
     let hashed = 0;
     async function* tap(): AsyncGenerator<Buffer> {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-        const b = chunk as Buffer;
+      // Each chunk is done with (hashed, decompressed) before the next is read.
+      for await (const b of readFileChunks(path)) {
         fileHash.update(b);
         hashed += b.length;
         progress.advance(b.length);
