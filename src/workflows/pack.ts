@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import {
   BUNDLE_SCHEMA,
+  type BundleEntry,
   type BundleImage,
   type BundleIndex,
   type BundleSignature,
@@ -17,9 +18,11 @@ import {
   planVolumes,
   type PlanInput,
   type PlannedEntry,
+  type VolumePlan,
 } from '../bundle/plan.js';
 import { writeFileAtomic } from '../bundle/atomic-write.js';
-import { serializeIndex, writeIndex } from '../bundle/bundle-index.js';
+import { readIndex, serializeIndex, writeIndex } from '../bundle/bundle-index.js';
+import { expectedEntries } from '../bundle/expected-entries.js';
 import { writeSha256Sums } from '../bundle/sha256sums.js';
 import { writeVolume, type WrittenVolume } from '../bundle/volume-writer.js';
 import { digestHex } from '../digest.js';
@@ -129,11 +132,12 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const progress = o.progress ?? silentProgress;
   const signal = o.signal;
   const to = resolve(o.to);
-  const created = await prepareTarget(to);
+  const { created, finished: targetFinished } = await prepareTarget(to);
   const stateDir = join(to, STATE_DIR);
   await mkdir(join(stateDir, 'blobs'), { recursive: true });
   const lock = await acquireLock(stateDir, o.lockOwner);
   const retries = { count: 0 };
+  let indexRewritten = false;
   let client: RegistryClient | undefined;
   try {
     await removeTempFiles(to);
@@ -319,6 +323,22 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const plan = planVolumes(items.map(planInput), { volumeSize });
     const byPath = new Map(items.map((i) => [i.path, i]));
     const journal = await PackJournal.open(stateDir, planFingerprint(items, volumeSize, level));
+    if (targetFinished) {
+      const signed = await stat(join(to, 'bundle.json.asc')).then(
+        () => true,
+        () => false,
+      );
+      if (signed !== Boolean(o.signKey)) {
+        throw new BaleError(
+          'E_CONFIG',
+          `${to} already holds a finished bundle of other content (${signed ? 'signed' : 'not signed'})`,
+          {
+            hint: 'Pack into a new directory (or delete this bundle first). Use bale verify to check the existing one.',
+          },
+        );
+      }
+      await adoptFinishedBundle(to, plan, journal);
+    }
 
     // Which volumes are already finished (and still intact on disk)?
     const finished = new Map<string, WrittenVolume>();
@@ -487,6 +507,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       signature = await signDetached(Buffer.from(serializeIndex(index)), key);
       await writeFileAtomic(join(to, 'bundle.json.asc'), signature);
     }
+    indexRewritten = true;
     const indexSum = await writeIndex(to, index);
     await writeSha256Sums(to, [
       { name: 'bundle.json', sha256: indexSum.sha256 },
@@ -544,7 +565,14 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     };
   } catch (err) {
     await lock.release().catch(() => undefined);
-    await removeIfUnused(to, stateDir, created);
+    if (targetFinished && !indexRewritten) {
+      // The target was a finished bundle: .bale/ holds only this run's work, and leaving
+      // it would make the next command treat the finished bundle as an interrupted pack.
+      await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+      await removeTempFiles(to).catch(() => undefined);
+    } else {
+      await removeIfUnused(to, stateDir, created);
+    }
     if (signal?.aborted) {
       throw new BaleError('E_INTERRUPTED', 'pack interrupted', {
         hint: `Nothing finished is lost: run the same command again to continue into ${to}.`,
@@ -621,10 +649,59 @@ async function removeIfUnused(to: string, stateDir: string, created: boolean): P
 }
 
 /**
+ * The target already holds a finished bundle. If its index describes exactly the bundle
+ * this plan writes (same volumes, same entries, sizes and digests), its volumes are
+ * handed to the journal as finished: the usual resume path then re-checks each volume's
+ * sha256, keeps the intact ones and rewrites the rest. Other content is refused.
+ */
+async function adoptFinishedBundle(to: string, plan: VolumePlan, journal: PackJournal): Promise<void> {
+  const refuse = (why: string) =>
+    new BaleError('E_CONFIG', `${to} already holds a finished bundle of other content (${why})`, {
+      hint: 'Pack into a new directory (or delete this bundle first). Use bale verify to check the existing one.',
+    });
+  const existing = await readIndex(to).catch(() => undefined);
+  if (!existing) throw refuse('its bundle.json does not read');
+  if (existing.volumeSize !== plan.volumeSize) throw refuse('another --volume-size');
+  if (existing.volumes.length !== plan.volumes.length) throw refuse('another number of volumes');
+  for (const [i, vol] of plan.volumes.entries()) {
+    const have = existing.volumes[i];
+    if (have?.name !== vol.name) throw refuse(`no ${vol.name}`);
+    const entries = expectedEntries(existing, vol.name);
+    if (entries.length !== vol.entries.length) throw refuse(`${vol.name} holds other entries`);
+    const records: BundleEntry[] = [];
+    for (const [j, want] of vol.entries.entries()) {
+      const got = entries[j];
+      if (
+        got?.path !== want.path ||
+        got.type !== want.type ||
+        got.size !== want.size ||
+        got.linkTarget !== want.linkTarget ||
+        (want.sha256 !== undefined && got.sha256 !== want.sha256)
+      ) {
+        throw refuse(`${vol.name}: ${want.path} differs`);
+      }
+      const rec: BundleEntry = { path: got.path, type: got.type, size: got.size, volume: vol.name };
+      if (got.sha256 !== undefined) rec.sha256 = got.sha256;
+      if (got.linkTarget !== undefined) rec.linkTarget = got.linkTarget;
+      records.push(rec);
+    }
+    if (!journal.finished(vol.name)) {
+      await journal.record({
+        name: have.name,
+        size: have.size,
+        sha256: have.sha256,
+        entries: have.entries,
+        entryRecords: records,
+      });
+    }
+  }
+}
+
+/**
  * The target is new, empty, or an interrupted pack (it has .bale/). Anything else is
  * refused. Returns whether the directory did not exist before.
  */
-async function prepareTarget(to: string): Promise<boolean> {
+async function prepareTarget(to: string): Promise<{ created: boolean; finished: boolean }> {
   const existed = await stat(to).then(
     () => true,
     () => false,
@@ -633,9 +710,13 @@ async function prepareTarget(to: string): Promise<boolean> {
     throw ioError(err, to);
   });
   const names = await readdir(to);
-  if (names.length === 0 || names.includes(STATE_DIR)) return !existed;
+  if (names.length === 0 || names.includes(STATE_DIR)) return { created: !existed, finished: false };
+  // A finished bundle: the same command run again (say, after a crash just as it ended)
+  // checks it against its plan and keeps it; other content is refused once planned.
+  if (names.includes('bundle.json') && names.includes('SHA256SUMS'))
+    return { created: false, finished: true };
   if (names.includes('bundle.json')) {
-    throw new BaleError('E_CONFIG', `${to} already holds a finished bundle`, {
+    throw new BaleError('E_CONFIG', `${to} already holds a bundle that is not finished by bale`, {
       hint: 'Pack into a new directory (or delete this bundle first). Use bale verify to check the existing one.',
     });
   }

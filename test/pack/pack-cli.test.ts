@@ -294,12 +294,48 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
     expect(r1.stderr).toMatch(/is not empty and holds no bale bundle \[E_CONFIG\]/);
     expect(await readdir(busy)).toEqual(['notes.txt']);
 
+    // The finished bundle with another command (not signed, another volume size): refused, untouched.
     const before = await readFile(join(bundle, 'SHA256SUMS'), 'utf8');
     const r2 = await runBale([...s.packArgs(), '--to', bundle]);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/already holds a finished bundle \[E_CONFIG\]/);
+    expect(r2.stderr).toMatch(/already holds a finished bundle of other content \(signed\) \[E_CONFIG\]/);
+    const r3 = await runBale([
+      ...s.packArgs(),
+      '--to',
+      bundle,
+      '--sign-key',
+      s.fx.privateKeyPath,
+      '--volume-size',
+      '1MiB',
+    ]);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(
+      /already holds a finished bundle of other content \(another --volume-size\) \[E_CONFIG\]/,
+    );
     expect(await readFile(join(bundle, 'SHA256SUMS'), 'utf8')).toBe(before);
     await expectFinishedBundle(bundle, { signed: true });
+  });
+
+  it('the same command again on its finished bundle (a crash just as it ended) keeps it, exit 0', async () => {
+    const volumesBefore = await readFile(join(bundle, 'SHA256SUMS'), 'utf8');
+    const r = await runBale([...s.packArgs(), '--to', bundle, '--json', '--sign-key', s.fx.privateKeyPath]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      contentBytes: number;
+      stats: { blobsDownloaded: number; bytesDownloaded: number; volumesReused: number };
+    };
+    // Only what pack must read to plan at all (release config and payload layer,
+    // graph-data config and signature layer); no volume is written again.
+    expect(out.stats.blobsDownloaded).toBeLessThanOrEqual(4);
+    expect(out.stats.bytesDownloaded).toBeLessThan(out.contentBytes / 4);
+    expect(out.stats.volumesReused).toBeGreaterThan(0);
+    const volumeLines = (text: string) => text.split('\n').filter((l) => l.includes('volume-'));
+    expect(volumeLines(await readFile(join(bundle, 'SHA256SUMS'), 'utf8'))).toEqual(
+      volumeLines(volumesBefore),
+    );
+    await expectFinishedBundle(bundle, { signed: true });
+    const v = await runBale(['verify', bundle, '--keyring', s.fx.keyringPath]);
+    expect(v.code, v.stdout).toBe(0);
   });
 
   it('bad credentials fail with E_AUTH and never print the password', async () => {
