@@ -13,6 +13,7 @@ import {
   tarStream,
   type FixtureRelease,
   type TarEntry,
+  fixturePackArgs,
 } from '../fixtures/index.js';
 import { imageConfig, imageManifest, type FixtureLayer } from '../fixtures/image-builder.js';
 import { RegistryClient } from '../src/registry/client.js';
@@ -170,18 +171,7 @@ export async function buildSource(o: SourceOptions): Promise<SourceRelease> {
       '',
     ].join('\n');
 
-    const packArgs = [
-      'pack',
-      '--release',
-      fx.release.ref,
-      '--graph-data',
-      fx.graphData.ref,
-      '--signature-store',
-      `file://${fx.storeDir}`,
-      '--keyring',
-      fx.keyringPath,
-      ...(compressibleRef ? ['--image', compressibleRef] : []),
-    ];
+    const packArgs = [...fixturePackArgs(fx), ...(compressibleRef ? ['--image', compressibleRef] : [])];
     return {
       registry,
       fx,

@@ -3,6 +3,7 @@ import {
   buildFixtureRelease,
   type FixtureRelease,
   type FixtureReleaseOptions,
+  fixturePackArgs,
 } from '../../fixtures/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { loadCredentials } from '../../src/registry/credentials.js';
@@ -47,15 +48,7 @@ export async function setupFixture(
     fx,
     work,
     packArgs: () => [
-      'pack',
-      '--release',
-      fx.release.ref,
-      '--graph-data',
-      fx.graphData.ref,
-      '--signature-store',
-      `file://${fx.storeDir}`,
-      '--keyring',
-      fx.keyringPath,
+      ...fixturePackArgs(fx),
       '--registry-config',
       reg.authFile,
       ...(reg.caFile ? ['--ca-file', reg.caFile] : []),

@@ -12,7 +12,7 @@ import { watch } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureRelease, type FixtureRelease } from '../../fixtures/index.js';
+import { buildFixtureRelease, type FixtureRelease, fixturePackArgs } from '../../fixtures/index.js';
 import type { BundleIndex } from '../../src/bundle/index-schema.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { runBale, spawnBale } from '../helpers/bale.js';
@@ -134,18 +134,7 @@ describe('bale pack resumes after SIGKILL (fault proxy in front of the registry)
     } finally {
       await client.close();
     }
-    args = [
-      'pack',
-      '--release',
-      fx.release.ref,
-      '--graph-data',
-      fx.graphData.ref,
-      '--signature-store',
-      `file://${fx.storeDir}`,
-      '--keyring',
-      fx.keyringPath,
-      '--quiet',
-    ];
+    args = [...fixturePackArgs(fx), '--quiet'];
     refDefault = join(work, 'ref-default');
     ref1M = join(work, 'ref-1m');
     const from = proxy.log.length;

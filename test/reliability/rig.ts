@@ -16,6 +16,7 @@ import {
   buildFixtureRelease,
   type FixtureRelease,
   type FixtureReleaseOptions,
+  fixturePackArgs,
 } from '../../fixtures/index.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { loadCredentials } from '../../src/registry/credentials.js';
@@ -86,15 +87,7 @@ export async function startProxiedSource(
     work,
     authFile,
     packArgs: (to, extra = []) => [
-      'pack',
-      '--release',
-      fx.release.ref,
-      '--graph-data',
-      fx.graphData.ref,
-      '--signature-store',
-      `file://${fx.storeDir}`,
-      '--keyring',
-      fx.keyringPath,
+      ...fixturePackArgs(fx),
       '--registry-config',
       authFile,
       '--to',
