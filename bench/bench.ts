@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProfile, summariseProfile, type ProfileSummary } from './cpu-profile.js';
 import { haveGnuTime, median, run, timed, type Sample } from './measure.js';
@@ -677,7 +677,13 @@ async function main(): Promise<void> {
       zstd: await versions('zstd', '--version'),
       loadavgAtEnd: loadavg(),
     },
-    args: { ...args, only: [...args.only] },
+    // No machine paths in results that may be committed: only the file name of --out.
+    args: {
+      ...args,
+      only: [...args.only],
+      out: args.out === undefined ? undefined : basename(args.out),
+      work: undefined,
+    },
     results,
   };
   const out =
@@ -690,7 +696,8 @@ async function main(): Promise<void> {
     );
   await mkdir(dirname(out), { recursive: true });
   // Formatted as prettier would (a devDependency), so results can be committed past `npm run lint`.
-  let text = `${JSON.stringify(json, null, 2)}\n`;
+  // Profile files live in the (temporary) work directory: keep only their names.
+  let text = `${JSON.stringify(json, (key, value: unknown) => (key === 'file' && typeof value === 'string' ? basename(value) : value), 2)}\n`;
   const prettier = await import('prettier').catch(() => undefined);
   if (prettier) text = await prettier.format(text, { parser: 'json' });
   await writeFile(out, text);
