@@ -3,6 +3,7 @@
  * bundle.json is hostile until these checks pass: they are the single place that
  * decides whether a name could escape the directory it is extracted into.
  */
+import { isRepositoryPath, isTag as isReferenceTag } from '../registry/reference.js';
 
 /** The top-level folders a bundle entry may live under. */
 export const ENTRY_ROOTS = ['v2', 'config', 'signatures', 'manifests'] as const;
@@ -13,9 +14,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const HEX64 = /^[a-f0-9]{64}$/;
 const DIGEST_NAME = /^sha256:[a-f0-9]{64}$/;
 /** Docker tag grammar. */
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** One component of a repository path (distribution's grammar). */
-const REPO_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const PART_SUFFIX = /\.part-(\d{3,})$/;
 
 /** Why `path` is not a safe entry path, or undefined when it is. */
@@ -46,13 +45,13 @@ export function isSafeEntryPath(path: unknown): path is string {
   return entryPathProblem(path) === undefined;
 }
 
+/** The distribution grammar (src/registry/reference.ts), for values read from hostile media. */
 export function isRepository(repo: unknown): repo is string {
-  if (typeof repo !== 'string' || repo.length === 0 || repo.length > 255) return false;
-  return repo.split('/').every((c) => REPO_COMPONENT.test(c));
+  return typeof repo === 'string' && isRepositoryPath(repo);
 }
 
 export function isTag(tag: unknown): tag is string {
-  return typeof tag === 'string' && TAG.test(tag);
+  return typeof tag === 'string' && isReferenceTag(tag);
 }
 
 export interface V2Path {

@@ -1,6 +1,6 @@
 import { sha256Hex } from '../digest.js';
 import { BaleError } from '../errors.js';
-import { blobPath, manifestPath } from '../layout/paths.js';
+import { blobEntryPath, manifestEntryPath } from '../bundle/entry-path.js';
 import type { Repo } from '../registry/client.js';
 import { treeBlobs, treeManifests, type CollectedImage } from './collect-images.js';
 
@@ -39,7 +39,7 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
         seen.add(b.digest);
         items.push({
           kind: 'blob',
-          path: blobPath(repo, b.digest),
+          path: blobEntryPath(repo, b.digest),
           size: b.size,
           digest: b.digest,
           src: img.src,
@@ -69,7 +69,7 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
         if (written.has(m.digest)) continue;
         written.add(m.digest);
         const g = group++;
-        const blob = blobPath(repo, m.digest);
+        const blob = blobEntryPath(repo, m.digest);
         items.push({
           kind: 'bytes',
           path: blob,
@@ -78,9 +78,9 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
           digest: m.digest,
           group: g,
         });
-        items.push({ kind: 'hardlink', path: manifestPath(repo, m.digest), target: blob, group: g });
+        items.push({ kind: 'hardlink', path: manifestEntryPath(repo, m.digest), target: blob, group: g });
         for (const tag of (tagsOf.get(m.digest) ?? []).sort()) {
-          items.push({ kind: 'symlink', path: manifestPath(repo, tag), target: m.digest, group: g });
+          items.push({ kind: 'symlink', path: manifestEntryPath(repo, tag), target: m.digest, group: g });
         }
       }
     }

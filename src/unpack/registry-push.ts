@@ -6,7 +6,7 @@ import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { readFileChunks } from '../bundle/file-chunks.js';
 import { BaleError } from '../errors.js';
-import { parseLayoutPath } from '../layout/paths.js';
+import { parseV2Path } from '../bundle/entry-path.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
 import type { Progress } from '../progress.js';
 import type { RegistryClient, Repo } from '../registry/client.js';
@@ -90,15 +90,15 @@ export function bundleRepositories(index: BundleIndex, dest: Destination): RepoC
     return r;
   };
   for (const e of index.entries) {
-    const p = parseLayoutPath(e.path);
+    const p = parseV2Path(e.path);
     if (!p) continue;
     const r = get(p.repository);
-    if (p.kind === 'blob' && e.type === 'file') {
+    if (p.kind === 'blobs' && e.type === 'file') {
       r.blobs.push(e);
       r.blobDigest.set(e.path, p.name);
-    } else if (p.kind === 'manifest' && e.type === 'hardlink') {
+    } else if (p.kind === 'manifests' && e.type === 'hardlink') {
       r.manifests.push(p.name);
-    } else if (p.kind === 'manifest' && e.type === 'symlink' && e.linkTarget) {
+    } else if (p.kind === 'manifests' && e.type === 'symlink' && e.linkTarget) {
       r.tags.push({ tag: p.name, digest: e.linkTarget });
     }
   }

@@ -13,7 +13,7 @@ import { parseManifests } from '../cluster/manifests.js';
 import { mirrorConfig, toYaml } from '../cluster/mirror-config.js';
 import { BaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
-import { isRepositoryPath } from '../layout/paths.js';
+import { isRepositoryPath } from '../registry/reference.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadCredentials } from '../registry/credentials.js';
