@@ -23,8 +23,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProfile, summariseProfile, type ProfileSummary } from './cpu-profile.js';
-import { haveGnuTime, median, run, timed, type Sample } from './measure.js';
-import { processCpuSeconds, startRegistryProcess } from './registry-process.js';
+import { haveGnuTime, median, processCpuSeconds, run, timed, type Sample } from './measure.js';
+import { startRegistryProcess } from '../fixtures/registry-process.js';
 import { buildSource, type SourceRelease } from './source-release.js';
 
 const MiB = 1024 ** 2;
@@ -407,7 +407,7 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
           ],
         ];
         for (const [i, [tool, argsFor, cmd, toolEnvironment]] of rotate(unpackTools, rep).entries()) {
-          const dest = await startRegistryProcess(repDir); // a fresh, empty destination every time
+          const dest = await startRegistryProcess({ parentDir: repDir }); // a fresh, empty destination every time
           try {
             flush();
             const load1 = loadavg()[0] ?? 0;
@@ -529,7 +529,7 @@ async function profileRuns(
   const existing = args.only.has('pack') ? bundle : join(repDir, 'bundle');
   if (args.only.has('verify')) await one('verify', ['verify', existing, '--keyring', keyring, '--quiet']);
   if (args.only.has('unpack')) {
-    const dest = await startRegistryProcess(dir);
+    const dest = await startRegistryProcess({ parentDir: dir });
     try {
       await one('unpack', [
         'unpack',

@@ -18,7 +18,7 @@ import {
 import { imageConfig, imageManifest, type FixtureLayer } from '../fixtures/image-builder.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { MEDIA_TYPES } from '../src/registry/manifest.js';
-import { startRegistryProcess, type RegistryProcess } from './registry-process.js';
+import { startRegistryProcess, type RegistryProcess } from '../fixtures/registry-process.js';
 
 export interface SourceOptions {
   seed: number;
@@ -135,7 +135,7 @@ async function storedBlobs(storageDir: string): Promise<{ bytes: number; count: 
 }
 
 export async function buildSource(o: SourceOptions): Promise<SourceRelease> {
-  const registry = await startRegistryProcess(o.workDir);
+  const registry = await startRegistryProcess({ parentDir: o.workDir });
   const client = new RegistryClient({ tlsVerify: false });
   try {
     const fx = await buildFixtureRelease(client, {
