@@ -1,11 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import { HashingStream } from '../digest.js';
 import { BaleError, messageOf } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { readFileChunks } from './file-chunks.js';
 
 /**
  * SHA256SUMS in coreutils format: one `<64 hex>  <name>` line per file (two spaces,
@@ -87,16 +85,12 @@ export async function hashFile(
   path: string,
   onBytes?: (n: number) => void,
 ): Promise<{ size: number; sha256: string }> {
-  const h = new HashingStream();
-  await pipeline(
-    createReadStream(path),
-    h,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        onBytes?.(chunk.length);
-        cb();
-      },
-    }),
-  );
-  return { size: h.bytes, sha256: (h.finalDigest ?? '').slice(7) };
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of readFileChunks(path)) {
+    h.update(chunk);
+    size += chunk.length;
+    onBytes?.(chunk.length);
+  }
+  return { size, sha256: h.digest('hex') };
 }

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
+import { hashFile } from '../bundle/sha256sums.js';
 import { digestHex } from '../digest.js';
 import { BaleError } from '../errors.js';
 import type { RegistryClient, Repo } from '../registry/client.js';
@@ -148,7 +147,7 @@ export class BlobStager {
     const path = this.pathOf(r.digest);
     const existing = await stat(path).catch(() => undefined);
     if (existing?.isFile()) {
-      if (existing.size === r.size && (await fileDigest(path)) === r.digest) {
+      if (existing.size === r.size && `sha256:${(await hashFile(path)).sha256}` === r.digest) {
         this.stats.reused++;
         return path;
       }
@@ -172,10 +171,4 @@ export class BlobStager {
     this.stats.bytesResumed += resumedFrom;
     return path;
   }
-}
-
-async function fileDigest(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }

@@ -23,7 +23,7 @@ import {
 import { writeFileAtomic } from '../bundle/atomic-write.js';
 import { readIndex, serializeIndex, writeIndex } from '../bundle/bundle-index.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
-import { writeSha256Sums } from '../bundle/sha256sums.js';
+import { hashFile, writeSha256Sums } from '../bundle/sha256sums.js';
 import { writeVolume, type WrittenVolume } from '../bundle/volume-writer.js';
 import { digestHex } from '../digest.js';
 import { abortable } from '../abortable.js';
@@ -347,7 +347,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       if (!rec) continue;
       const path = join(to, vol.name);
       const st = await stat(path).catch(() => undefined);
-      if (st?.size === rec.size && (await fileSha256(path)) === rec.sha256) {
+      if (st?.size === rec.size && (await hashFile(path)).sha256 === rec.sha256) {
         finished.set(vol.name, {
           name: rec.name,
           size: rec.size,
@@ -723,12 +723,6 @@ async function prepareTarget(to: string): Promise<{ created: boolean; finished: 
   throw new BaleError('E_CONFIG', `${to} is not empty and holds no bale bundle`, {
     hint: 'Choose an empty or new directory for --to; bale never mixes a bundle with other files.',
   });
-}
-
-async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 function asIoError(err: unknown, path: string): unknown {
