@@ -19,7 +19,7 @@ import { makeSelfSignedCert, makeTestCa } from './test-ca.js';
 import { startTokenIssuer } from './token-issuer.js';
 import type { TestUser, TokenIssuer, TokenIssuerOptions } from './token-issuer.js';
 import { freePort, makeTempDir, onProcessExit, removeTempDir } from './tmp.js';
-import { runOk } from './run.js';
+import { htpasswdLines } from './htpasswd.js';
 
 export type { TestUser } from './token-issuer.js';
 
@@ -189,13 +189,8 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     }
 
     if (auth === 'htpasswd') {
-      const lines: string[] = [];
-      for (const user of users) {
-        const { stdout } = await runOk('htpasswd', ['-Bbn', user.username, user.password]);
-        lines.push(stdout.trim());
-      }
       const htpasswdFile = join(rootDir, 'htpasswd');
-      await writeFile(htpasswdFile, `${lines.join('\n')}\n`);
+      await writeFile(htpasswdFile, await htpasswdLines(users));
       config.auth = { htpasswd: { realm: 'bale-test-realm', path: htpasswdFile } };
     } else if (auth === 'token') {
       const tokenDir = join(rootDir, 'token');

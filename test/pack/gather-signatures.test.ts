@@ -1,5 +1,5 @@
 /**
- * The signatures step of pack with genuine data (../shared/realdata/release-signatures):
+ * The signatures step of pack with genuine data (fixtures/data/release-signatures):
  * a Red Hat v3 signature fetched from a store (file:// and http:// on loopback) verifies
  * against the Red Hat key bale ships; a signature by another key is refused with the keys
  * and stores named; a failing store is reported and skipped.

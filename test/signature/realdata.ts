@@ -1,7 +1,7 @@
-/** Paths and facts about the genuine release signatures in ../shared/realdata (see its README). */
+/** Paths and facts about the genuine release signatures in fixtures/data (see its README). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REALDATA_DIR } from '../helpers/shared.js';
+import { REALDATA_DIR } from '../helpers/fixture-data.js';
 
 export const REALDATA = `${REALDATA_DIR}/release-signatures`;
 export const STORE = join(REALDATA, 'store');
