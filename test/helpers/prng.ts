@@ -1,19 +1,2 @@
-/** Seeded pseudo-random numbers (mulberry32) so faults and fixtures repeat run to run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `length` deterministic bytes from a seed. */
-export function seededBytes(seed: number, length: number): Buffer {
-  const next = mulberry32(seed);
-  const out = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
-  return out;
-}
+/** The one PRNG lives in fixtures/prng.ts (shared with the fixtures, demo and benchmark). */
+export { mulberry32, seededBytes } from '../../fixtures/prng.js';
