@@ -28,4 +28,25 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Layers (docs/architecture.md): building blocks never reach up into a workflow or
+    // the CLI. Same rule as above plus the layering patterns (a later block replaces
+    // the rule's options, so both are listed).
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**', 'src/workflows/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'node:process', message: 'Only src/cli/ touches process.' }],
+          patterns: [
+            {
+              regex: '(^|/)(workflows|cli)(/|$)',
+              message: 'A building block must not import a workflow or the CLI: move the shared piece down.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
