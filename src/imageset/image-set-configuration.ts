@@ -15,7 +15,7 @@ import {
   type ChannelRequest,
   type ImageSet,
 } from './image-set.js';
-import { YamlSource, type Field } from './strict-yaml.js';
+import { YamlSource, type Field } from '../strict-yaml.js';
 
 export const IMAGESET_API_VERSION = 'mirror.openshift.io/v2alpha1';
 export const IMAGESET_KIND = 'ImageSetConfiguration';

@@ -9,7 +9,7 @@ import { BaleError, messageOf } from '../errors.js';
 import type { ImageSet } from './image-set.js';
 import { imageSetFromYaml, IMAGESET_KIND } from './image-set-configuration.js';
 import { promoterManifestFromYaml } from './promoter-manifest.js';
-import { YamlSource } from './strict-yaml.js';
+import { YamlSource } from '../strict-yaml.js';
 import { loadThinManifestDir } from './thin-manifests.js';
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;

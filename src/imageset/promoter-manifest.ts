@@ -16,7 +16,7 @@ import { isBaleError } from '../errors.js';
 import { isRepositoryPath, isTag, parseReference } from '../registry/reference.js';
 import type { PinnedReference } from '../release/pinned-reference.js';
 import { emptyImageSet, type ImageSet, type PromotedImage } from './image-set.js';
-import { YamlSource, type Field } from './strict-yaml.js';
+import { YamlSource, type Field } from '../strict-yaml.js';
 
 const HINT =
   'See the README, "Image sets": a promoter manifest has registries (one with src: true) and images.';

@@ -5,7 +5,7 @@
  * Unknown fields are an error, never ignored.
  */
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { BaleError, type ErrorCode } from '../errors.js';
+import { BaleError, type ErrorCode } from './errors.js';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -39,33 +39,46 @@ export class YamlSource {
     private readonly doc: Document.Parsed | undefined,
     private readonly lines: LineCounter,
     readonly root: unknown,
+    /** ` (document N)` for the second and later documents of a stream, else empty. */
+    readonly documentLabel = '',
   ) {}
 
   /** Parses `text` (read from `file`); throws options.code on bad YAML or several documents. */
   static parse(text: string, file: string, options: StrictYamlOptions): YamlSource {
+    const docs = YamlSource.parseAll(text, file, options);
+    if (docs.length > 1) throw failure(file, options, `holds ${docs.length} YAML documents; one is expected`);
+    return docs[0]!;
+  }
+
+  /** Every document of a `---`-separated stream (empty documents skipped; none at all is an error). */
+  static parseAll(text: string, file: string, options: StrictYamlOptions): YamlSource[] {
     const max = options.maxChars ?? DEFAULT_MAX_CHARS;
-    const fail = (what: string): BaleError =>
-      new BaleError(options.code, `${file}: ${what}`, { hint: options.hint, details: { file } });
+    const fail = (what: string): BaleError => failure(file, options, what);
     if (text.length > max) throw fail(`larger than ${max} characters`);
     if (text.includes('\0')) throw fail('contains a NUL character: not a text file');
     const lines = new LineCounter();
     const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines, uniqueKeys: true });
-    if (!Array.isArray(docs) || docs.length === 0) throw fail('is empty');
-    if (docs.length > 1) throw fail(`holds ${docs.length} YAML documents; one is expected`);
-    const doc = docs[0]!;
-    const err = doc.errors[0];
-    if (err !== undefined) {
-      const pos = lines.linePos(err.pos[0]);
-      throw fail(`is not valid YAML at line ${pos.line}, column ${pos.col}: ${firstLine(err.message)}`);
+    const out: YamlSource[] = [];
+    for (const [i, doc] of (Array.isArray(docs) ? docs : []).entries()) {
+      const at = i > 0 ? ` (document ${i + 1})` : '';
+      const err = doc.errors[0];
+      if (err !== undefined) {
+        const pos = lines.linePos(err.pos[0]);
+        throw fail(
+          `is not valid YAML${at} at line ${pos.line}, column ${pos.col}: ${firstLine(err.message)}`,
+        );
+      }
+      let root: unknown;
+      try {
+        root = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        throw fail(`cannot be read${at}: ${e instanceof Error ? firstLine(e.message) : String(e)}`);
+      }
+      if (root === null || root === undefined) continue;
+      out.push(new YamlSource(file, options, doc, lines, root, at));
     }
-    let root: unknown;
-    try {
-      root = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      throw fail(`cannot be read: ${e instanceof Error ? firstLine(e.message) : String(e)}`);
-    }
-    if (root === null || root === undefined) throw fail('is empty');
-    return new YamlSource(file, options, doc, lines, root);
+    if (out.length === 0) throw fail('is empty');
+    return out;
   }
 
   /** Line and column of the value (or, with `key`, of the key) at `path`, when known. */
@@ -90,16 +103,28 @@ export class YamlSource {
   error(path: FieldPath, what: string, hint?: string, key = false): BaleError {
     const pos = this.position(path, key);
     const at = pos === undefined ? '' : ` (line ${pos.line})`;
-    return new BaleError(this.options.code, `${this.file}: ${formatPath(path)}: ${what}${at}`, {
-      hint: hint ?? this.options.hint,
-      details: { file: this.file, field: formatPath(path), ...(pos !== undefined ? { line: pos.line } : {}) },
-    });
+    return new BaleError(
+      this.options.code,
+      `${this.file}${this.documentLabel}: ${formatPath(path)}: ${what}${at}`,
+      {
+        hint: hint ?? this.options.hint,
+        details: {
+          file: this.file,
+          field: formatPath(path),
+          ...(pos !== undefined ? { line: pos.line } : {}),
+        },
+      },
+    );
   }
 
   /** The typed walker at the document root. */
   top(): Field {
     return new Field(this, this.root, []);
   }
+}
+
+function failure(file: string, options: StrictYamlOptions, what: string): BaleError {
+  return new BaleError(options.code, `${file}: ${what}`, { hint: options.hint, details: { file } });
 }
 
 function firstLine(s: string): string {
