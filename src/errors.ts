@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'E_NO_SPACE'
   | 'E_LOCKED'
   | 'E_INTERRUPTED'
+  // image sets, update graphs, mirror configuration
+  | 'E_IMAGESET_INVALID'
+  | 'E_GRAPH_INVALID'
+  | 'E_NO_UPDATE_PATH'
+  | 'E_MIRROR_CONFIG_INVALID'
   // registry
   | 'E_AUTH'
   | 'E_DENIED'
@@ -26,6 +31,7 @@ export type ErrorCode =
   | 'E_SIZE_MISMATCH'
   | 'E_MANIFEST_INVALID'
   | 'E_RETRIES_EXHAUSTED'
+  | 'E_NO_SOURCE'
   // release content
   | 'E_RELEASE_INVALID'
   // signatures
