@@ -130,7 +130,9 @@ describe('content of a quay.io reference that lives only in a loopback mirror', 
     expect(m.attempts).toEqual([]);
     expect(sha(m.bytes)).toBe(image.manifest.digest);
     // The independent client sees the same bytes at the mirror.
-    expect(sha(await skopeoInspectRaw(formatReference(m.source.reference), reg))).toBe(image.manifest.digest);
+    expect(sha(Buffer.from(await skopeoInspectRaw(formatReference(m.source.reference), reg)))).toBe(
+      image.manifest.digest,
+    );
 
     for (const layer of image.layers) {
       const b = await openBlobFromSources(candidates, layer, { client: rec.client, configured: true });
