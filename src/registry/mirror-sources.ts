@@ -10,8 +10,10 @@
  * not `quay.io/ab`); `*.example.com` matches any host under example.com; the longest
  * matching prefix wins, and rules with that same prefix from several files add their
  * mirrors in load order. A mirror marked digest-only is skipped for a tag reference,
- * a tag-only mirror for a digest reference.
+ * a tag-only mirror for a digest reference. A mirror that cannot hold the reference
+ * (a bare host replacing a whole repository) is an error, never skipped silently.
  */
+import { BaleError } from '../errors.js';
 import { formatReference, isRepositoryPath, parseReference, type ImageReference } from './reference.js';
 
 export interface MirrorLocation {
@@ -94,6 +96,17 @@ function rewrite(ref: ImageReference, matched: string, location: string): ImageR
   }
 }
 
+function unusableMirror(ref: ImageReference, location: string, origin: string): BaleError {
+  return new BaleError(
+    'E_MIRROR_CONFIG_INVALID',
+    `${origin}: ${location} cannot hold ${formatReference(ref)}: the rewritten name is not an image name`,
+    {
+      hint: 'A mirror that replaces a whole repository needs a repository path (host/path), not a host alone.',
+      details: { reference: formatReference(ref), location, origin },
+    },
+  );
+}
+
 /** Mirror rules from any number of files, and the candidates they give a reference. */
 export class MirrorSources {
   constructor(readonly rules: readonly MirrorRule[] = []) {}
@@ -135,22 +148,22 @@ export class MirrorSources {
       for (const m of rule.mirrors) {
         if ((m.digestOnly && !byDigest) || (m.tagOnly && byDigest)) continue;
         const r = rewrite(ref, matched, m.location);
-        if (r !== undefined) add({ reference: r, kind: 'mirror', insecure: m.insecure, origin: rule.origin });
+        if (r === undefined) throw unusableMirror(ref, m.location, rule.origin);
+        add({ reference: r, kind: 'mirror', insecure: m.insecure, origin: rule.origin });
       }
     }
     if (matching.some(({ rule }) => rule.neverContactSource)) return out;
     const withLocation = matching.find(({ rule }) => rule.location !== undefined);
     if (withLocation !== undefined) {
       const r = rewrite(ref, withLocation.matched, withLocation.rule.location!);
-      if (r !== undefined) {
-        add({
-          reference: r,
-          kind: 'original',
-          insecure: withLocation.rule.insecure ?? false,
-          origin: withLocation.rule.origin,
-        });
-        return out;
-      }
+      if (r === undefined) throw unusableMirror(ref, withLocation.rule.location!, withLocation.rule.origin);
+      add({
+        reference: r,
+        kind: 'original',
+        insecure: withLocation.rule.insecure ?? false,
+        origin: withLocation.rule.origin,
+      });
+      return out;
     }
     add({
       reference: { ...ref },

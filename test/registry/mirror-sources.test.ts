@@ -178,6 +178,24 @@ describe('MirrorSources.candidates', () => {
     ]);
   });
 
+  it('a bare-host mirror that would replace a whole repository is an error naming the rule, not skipped', () => {
+    const sources = parseMirrorSetFile(
+      ICSP.replace('icsp-mirror.example.com/ocp', 'mirror.example.com'),
+      'icsp.yaml',
+    );
+    // Below the source, the host takes the rest of the path: fine.
+    expect(refs(sources.candidates(parseReference(`quay.io/openshift-release-dev/x@${DIGEST}`)))[0]).toBe(
+      `mirror mirror.example.com/x@${DIGEST}`,
+    );
+    const wide = parseMirrorSetFile(
+      IDMS.replace('- backup.example.com/ocp/release', '- backup.example.com'),
+      'idms.yaml',
+    );
+    const e = failure(() => wide.candidates(parseReference(ART)));
+    expect(e.code).toBe('E_MIRROR_CONFIG_INVALID');
+    expect(e.message).toContain('idms.yaml (spec.imageDigestMirrors[0]): backup.example.com cannot hold');
+  });
+
   it('registries.conf location rewrites where the original is', () => {
     const rules = parseRegistriesConf(
       '[[registry]]\nprefix = "example.com/foo"\nlocation = "internal.example.com/bar"\n',

@@ -17,6 +17,7 @@ import { getManifestFromSources, openBlobFromSources } from '../../src/registry/
 import { loadRegistriesConf } from '../../src/registry/registries-conf.js';
 import { formatReference, parseReference } from '../../src/registry/reference.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startFakeRegistry } from './fake-registry.js';
 import { pushTinyImage, skopeoInspectRaw } from '../helpers/skopeo.js';
 import type { TinyImage } from '../helpers/tiny-image.js';
 import { freePort, makeTempDir, removeTempDir } from '../helpers/tmp.js';
@@ -130,7 +131,9 @@ describe('content of a quay.io reference that lives only in a loopback mirror', 
     expect(m.attempts).toEqual([]);
     expect(sha(m.bytes)).toBe(image.manifest.digest);
     // The independent client sees the same bytes at the mirror.
-    expect(sha(await skopeoInspectRaw(formatReference(m.source.reference), reg))).toBe(image.manifest.digest);
+    expect(sha(Buffer.from(await skopeoInspectRaw(formatReference(m.source.reference), reg)))).toBe(
+      image.manifest.digest,
+    );
 
     for (const layer of image.layers) {
       const b = await openBlobFromSources(candidates, layer, { client: rec.client, configured: true });
@@ -241,5 +244,50 @@ describe('content of a quay.io reference that lives only in a loopback mirror', 
     ).catch((err: unknown) => err);
     expect(isBaleError(e, 'E_NO_SOURCE')).toBe(false);
     expect(rec.hosts).toHaveLength(1);
+  });
+  it('a mirror serving other bytes under the digest is skipped for a manifest; a blob stream with other bytes fails', async () => {
+    const liar = await startFakeRegistry();
+    try {
+      const other = Buffer.from(
+        image.manifest.bytes.toString('utf8').replace('"schemaVersion"', ' "schemaVersion"'),
+      );
+      liar.manifests.set(`ocp/release:${image.manifest.digest}`, {
+        bytes: other,
+        mediaType: image.manifest.mediaType,
+      });
+      const layer = image.layers[0]!;
+      liar.blobs.set(layer.digest, Buffer.alloc(layer.size, 1));
+      const ref = parseReference(
+        `${closedHost}/openshift-release-dev/ocp-v4.0-art-dev@${image.manifest.digest}`,
+      );
+      const sources = new MirrorSources([
+        {
+          prefix: `${closedHost}/openshift-release-dev/ocp-v4.0-art-dev`,
+          mirrors: [
+            { location: `${liar.host}/ocp/release`, digestOnly: true, tagOnly: false, insecure: false },
+            { location: `${reg.host}/mirror/ocp/release`, digestOnly: true, tagOnly: false, insecure: false },
+          ],
+          neverContactSource: false,
+          origin: 'test',
+        },
+      ]);
+      const candidates = sources.candidates(ref);
+      const m = await getManifestFromSources(candidates, image.manifest.digest, { client, configured: true });
+      expect(m.attempts.map((a) => [a.reference.split('/')[0], a.code])).toEqual([
+        [liar.host, 'E_DIGEST_MISMATCH'],
+      ]);
+      expect(sha(m.bytes)).toBe(image.manifest.digest);
+      expect(formatReference(m.source.reference)).toContain(reg.host);
+
+      const b = await openBlobFromSources(candidates, layer, { client, configured: true });
+      expect(b.source.reference.registry).toBe(liar.host);
+      const err = await buffer(b.stream).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isBaleError(err, 'E_DIGEST_MISMATCH')).toBe(true);
+    } finally {
+      await liar.stop();
+    }
   });
 });
