@@ -1,5 +1,6 @@
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
+import { snapshotCommand } from './snapshot.js';
 import type { Command } from './types.js';
 import { unpackCommand } from './unpack.js';
 import { verifyCommand } from './verify.js';
@@ -11,4 +12,5 @@ export const commands: Command[] = [
   inspectCommand,
   unpackCommand,
   verifySignatureCommand,
+  snapshotCommand,
 ];
