@@ -1,5 +1,6 @@
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
+import { planCommand } from './plan.js';
 import { snapshotCommand } from './snapshot.js';
 import type { Command } from './types.js';
 import { unpackCommand } from './unpack.js';
@@ -13,4 +14,5 @@ export const commands: Command[] = [
   unpackCommand,
   verifySignatureCommand,
   snapshotCommand,
+  planCommand,
 ];
