@@ -43,7 +43,13 @@ describe('against distribution', () => {
     const from = proxy.log.length;
     const repos = await client.listRepositories(proxy.host, { pageSize: 2 });
     expect([...repos].sort()).toEqual(
-      ['elsewhere/app', `${PREFIX}/multi`, `${PREFIX}/openshift/release`, `${PREFIX}/tools`].sort(),
+      [
+        'elsewhere/app',
+        `${PREFIX}/multi`,
+        `${PREFIX}/openshift/release`,
+        `${PREFIX}/tools`,
+        `${PREFIX}/untagged`,
+      ].sort(),
     );
     const pages = proxy.log.slice(from).filter((e) => e.path.startsWith('/v2/_catalog'));
     expect(pages.length).toBeGreaterThanOrEqual(2);
@@ -66,7 +72,7 @@ describe('against distribution', () => {
   it('one page when everything fits', async () => {
     const from = proxy.log.length;
     const repos = await client.listRepositories(proxy.host);
-    expect(repos).toHaveLength(4);
+    expect(repos).toHaveLength(5);
     expect(proxy.log.slice(from).filter((e) => e.path.startsWith('/v2/_catalog'))).toHaveLength(1);
   });
 });

@@ -67,6 +67,11 @@ async function catalogNames(o: CollectRegistryOptions): Promise<string[]> {
   }
   const names: string[] = [];
   for (const repo of all) {
+    if (o.target.prefix !== '' && repo === o.target.prefix) {
+      progress.warn(
+        `${repo} is itself a repository, and a snapshot lists what lies under the prefix: snapshot its parent, or name it with --repository`,
+      );
+    }
     const rel = relativeToPrefix(o.target, repo);
     if (rel !== undefined && rel !== '') names.push(rel);
   }
@@ -112,12 +117,19 @@ async function collectRepository(
   try {
     tags = await o.client.listTags(repo, pageOpts(o));
   } catch (err) {
+    // distribution answers 404 NAME_UNKNOWN for a repository that holds manifests but no
+    // tags: listed by the catalog, it has nothing a tag reaches.
+    if (!named && isBaleError(err, 'E_NOT_FOUND')) return;
     if (named && isBaleError(err, 'E_NOT_FOUND')) {
-      throw new BaleError('E_NOT_FOUND', `repository ${repo.registry}/${repo.repository} does not exist`, {
-        hint: `Check --repository ${name}: names are relative to ${formatRegistryTarget(o.target)}.`,
-        cause: err,
-        details: { registry: repo.registry, repository: repo.repository },
-      });
+      throw new BaleError(
+        'E_NOT_FOUND',
+        `repository ${repo.registry}/${repo.repository} does not exist (or has no tags)`,
+        {
+          hint: `Check --repository ${name}: names are relative to ${formatRegistryTarget(o.target)}.`,
+          cause: err,
+          details: { registry: repo.registry, repository: repo.repository },
+        },
+      );
     }
     throw err;
   }

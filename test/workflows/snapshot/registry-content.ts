@@ -84,6 +84,15 @@ export async function pushContent(reg: TestRegistry, seed = 1): Promise<PushedCo
     );
     const indexDigest = await client.putManifest(repo, 'latest', index, MEDIA_TYPES.ociIndex);
     await push(client, reg, 'elsewhere/app', ['1.0'], outside);
+    // A repository with a manifest but no tag: the catalog lists it, tags/list says 404.
+    const untagged = makeTinyImage(seed * 10 + 6);
+    await push(client, reg, `${PREFIX}/untagged`, [], untagged);
+    await client.putManifest(
+      { registry: reg.host, repository: `${PREFIX}/untagged` },
+      untagged.manifest.digest,
+      untagged.manifest.bytes,
+      untagged.manifest.mediaType,
+    );
     const childDigests = children.map((c) => c.manifest.digest).sort();
     const minimal: PushedContent['minimal'] = {
       'openshift/release': { [da]: ['4.18.1-x86_64', '4.18.1-x86_64-cli'], [db]: ['4.18.2-x86_64'] },

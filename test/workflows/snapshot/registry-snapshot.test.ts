@@ -43,7 +43,7 @@ describe('a plain registry', () => {
     await reg?.stop();
   });
 
-  it('lists every repository under the prefix, every tag, digest and child of a manifest list', async () => {
+  it('lists every repository under the prefix, every tag, digest and child of a manifest list (a repository without tags: nothing)', async () => {
     const r = await snapshot({ ...base(reg), registry: `${reg.host}/${PREFIX}` });
     expect(r.source).toBe(`${reg.host}/${PREFIX}`);
     expect(asRecord(r.document)).toEqual(content.expected);
@@ -106,7 +106,7 @@ describe('a plain registry', () => {
       snapshot({ ...base(reg), registry: `${reg.host}/${PREFIX}`, repositories: ['tools', 'no/such'] }),
     );
     expect(err.code).toBe('E_NOT_FOUND');
-    expect(err.message).toContain(`${reg.host}/${PREFIX}/no/such does not exist`);
+    expect(err.message).toContain(`${reg.host}/${PREFIX}/no/such does not exist (or has no tags)`);
     expect(err.hint).toContain('--repository no/such');
   });
 
