@@ -73,7 +73,7 @@ describe('bale plan', () => {
     );
   }, 60_000);
 
-  it('after skopeo copies the release and a component: those are present, their blobs not carried', async () => {
+  it('after skopeo copies the release and two components (one under another tag): present, their blobs not carried', async () => {
     const rel = first.copy.find((c) => c.digest === fx.fx.release.digest);
     const comp = first.copy.find((c) => c.digest === fx.fx.components[0]?.digest);
     for (const [img, tag] of [
@@ -90,10 +90,25 @@ describe('bale plan', () => {
         `docker://${mirror.host}/${PREFIX}/openshift/release:${tag ?? ''}`,
       ]);
     }
+    // A third image is there under another tag only: present, with its tag still to add.
+    const other = first.copy.find((c) => c.digest === fx.fx.components[1]?.digest);
+    await skopeoOk([
+      'copy',
+      '--all',
+      '--preserve-digests',
+      ...registryFlags(fx.reg, 'src'),
+      ...registryFlags(mirror, 'dest'),
+      `docker://${other?.source ?? ''}@${other?.digest ?? ''}`,
+      `docker://${mirror.host}/${PREFIX}/openshift/release:not-the-wanted-tag`,
+    ]);
     const live = await plan({ ...base, to: `${mirror.host}/${PREFIX}` });
-    expect(live.present.map((p) => p.digest).sort()).toEqual([rel?.digest, comp?.digest].sort());
-    expect(live.present.every((p) => p.tagsToAdd === undefined)).toBe(true);
-    expect(live.copy).toHaveLength(first.copy.length - 2);
+    expect(live.present.map((p) => p.digest).sort()).toEqual(
+      [rel?.digest, comp?.digest, other?.digest].sort(),
+    );
+    expect(live.present.filter((p) => p.tagsToAdd !== undefined)).toEqual([
+      { ...other, tagsToAdd: other?.tags },
+    ]);
+    expect(live.copy).toHaveLength(first.copy.length - 3);
     expect(live.missing.map((m) => m.digest)).toEqual([ABSENT]);
     expect(live.blobs.carryBytes).toBeLessThan(first.blobs.carryBytes);
 
@@ -123,7 +138,7 @@ describe('bale plan', () => {
     const doc = JSON.parse(ok.stdout) as PlanResult & { ok: boolean };
     expect(doc.ok).toBe(true);
     expect(doc.missing).toEqual([]);
-    expect(doc.present).toHaveLength(2);
+    expect(doc.present).toHaveLength(3);
     for (const e of [...doc.present, ...doc.copy]) {
       expect(Object.keys(e)).toEqual(expect.arrayContaining(['name', 'digest', 'tags', 'bytes']));
     }
@@ -133,7 +148,8 @@ describe('bale plan', () => {
     expect(strict.stdout).toContain(`no/such@${ABSENT.slice(0, 19)}`);
     const human = await runBale(args);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/present\s+2 image\(s\)/);
+    expect(human.stdout).toMatch(/present\s+3 image\(s\)/);
+    expect(human.stdout).toContain('(to tag: ');
     expect(human.stdout).toContain('Mapping (src=dst):');
 
     const bad = join(fx.work, 'bad.yaml');
