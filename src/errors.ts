@@ -45,6 +45,9 @@ export type ErrorCode =
   | 'E_BUNDLE_HOSTILE'
   | 'E_BUNDLE_INCOMPLETE'
   | 'E_VERIFY_FAILED'
+  // image sets
+  | 'E_SNAPSHOT_INVALID'
+  | 'E_CATALOG_UNAVAILABLE'
   // cluster
   | 'E_CLUSTER'
   | 'E_APPLY_CONFLICT';

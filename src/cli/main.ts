@@ -104,7 +104,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     .help()
     .alias('help', 'h')
     .strict()
-    .demandCommand(1, 'Name a command: pack, verify, inspect, unpack or verify-signature.')
+    .demandCommand(1, 'Name a command: pack, verify, inspect, unpack, verify-signature, snapshot or plan.')
     .recommendCommands()
     .completion('completion', 'Print a bash/zsh completion script: bale completion >> ~/.bashrc')
     .epilogue(

@@ -10,6 +10,7 @@ import { BaleError } from '../errors.js';
 import { BALE_VERSION } from '../version.js';
 import { pullScope, pushScope } from './auth-challenge.js';
 import { Authenticator } from './bearer-auth.js';
+import { listCatalog, listRepositoryTags, type ListOptions } from './catalog.js';
 import { downloadBlobToFile, openBlobStream } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
 import { discardBody, networkError, readSmallBody, redactUrl } from './http-error.js';
@@ -45,7 +46,6 @@ export interface RegistryClientOptions {
 }
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
-const MAX_TAG_PAGES = 10_000;
 
 export class RegistryClient {
   private readonly http: RegistryHttp;
@@ -324,49 +324,15 @@ export class RegistryClient {
     });
   }
 
-  /** All tags, following `Link: <…>; rel="next"` pages. */
-  listTags(repo: Repo): Promise<string[]> {
+  /** All tags, following `Link: <…>; rel="next"` pages (or `last=` when the registry sends no Link). */
+  listTags(repo: Repo, opts?: ListOptions): Promise<string[]> {
     checkRepo(repo);
-    return this.http.limited(repo.registry, async () => {
-      const what = `tags of ${repo.registry}/${repo.repository}`;
-      const spec = { registry: repo.registry, method: 'GET' as const, what };
-      const tags: string[] = [];
-      const seen = new Set<string>();
-      let target: string | undefined = `/v2/${repo.repository}/tags/list?n=1000`;
-      for (let page = 0; target !== undefined; page++) {
-        if (page >= MAX_TAG_PAGES || seen.has(target)) {
-          throw new BaleError('E_HTTP', `${what}: the registry's tag pages do not end`, {
-            hint: 'The registry paginates in a loop; ask its administrator.',
-            details: { pages: page },
-          });
-        }
-        seen.add(target);
-        const current: string = target;
-        const { body, next } = await this.http.retry(current, what, async () => {
-          const ex = await this.http.exchange({
-            ...spec,
-            target: current,
-            scopes: [pullScope(repo.repository)],
-            followRedirects: true,
-          });
-          await this.http.expect(ex, [200], spec);
-          const b = await readLimited(ex.res.body, this.maxManifestBytes * 4, what, ex.url);
-          return { body: b, next: nextLink(header(ex.res, 'link'), ex.url) };
-        });
-        let json: unknown;
-        try {
-          json = JSON.parse(body.toString('utf8'));
-        } catch {
-          throw new BaleError('E_HTTP', `${what}: the registry sent an unreadable tag list`, {
-            hint: 'The registry does not follow the distribution API.',
-          });
-        }
-        const pageTags = (json as { tags?: unknown }).tags;
-        if (Array.isArray(pageTags)) for (const t of pageTags) if (typeof t === 'string') tags.push(t);
-        target = next;
-      }
-      return tags;
-    });
+    return this.http.limited(repo.registry, () => listRepositoryTags(this.http, repo, opts));
+  }
+
+  /** Every repository in the registry's catalog (`/v2/_catalog`, paginated); needs catalog access. */
+  listRepositories(registry: string, opts?: ListOptions): Promise<string[]> {
+    return this.http.limited(registry, () => listCatalog(this.http, registry, opts));
   }
 
   /** Waits for requests in flight, then closes the connections. */
@@ -409,34 +375,5 @@ function tooLarge(what: string, max: number, url: string): BaleError {
   });
 }
 
-async function readLimited(
-  body: AsyncIterable<unknown> & { destroy(): void },
-  max: number,
-  what: string,
-  url: string,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of body) {
-      const b = chunk as Buffer;
-      n += b.length;
-      if (n > max) throw tooLarge(what, max, url);
-      chunks.push(b);
-    }
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The `rel="next"` target of a Link header, resolved against the request URL. */
-export function nextLink(link: string | undefined, base: string): string | undefined {
-  if (link === undefined) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m === null) continue;
-    if (/;\s*rel="?next"?/i.test(m[2] ?? '')) return new URL(m[1] ?? '', base).toString();
-  }
-  return undefined;
-}
+/** The `rel="next"` target of a Link header (kept here for callers of the old location). */
+export { nextLink } from './catalog.js';

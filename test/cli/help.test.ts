@@ -9,7 +9,7 @@ import { BALE_BIN, runBale } from '../helpers/bale.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
 const execFileP = promisify(execFile);
-const COMMANDS = ['pack', 'verify', 'inspect', 'unpack', 'verify-signature'];
+const COMMANDS = ['pack', 'verify', 'inspect', 'unpack', 'verify-signature', 'snapshot', 'plan'];
 
 /** Options each command must list in its help, with the defaults shown. */
 const OPTIONS: Record<string, string[]> = {
@@ -45,6 +45,27 @@ const OPTIONS: Record<string, string[]> = {
     '--dest-tls-verify',
   ],
   'verify-signature': ['--digest', '--keyring'],
+  snapshot: [
+    '--bundle',
+    '--repository',
+    '--minimal',
+    '--output',
+    '--verify',
+    '--keyring',
+    '--registry-config',
+    '--dest-tls-verify',
+    '--ca-file',
+  ],
+  plan: [
+    '--release',
+    '--graph-data',
+    '--image',
+    '--to',
+    '--have',
+    '--strict',
+    '--src-tls-verify',
+    '--dest-tls-verify',
+  ],
 };
 
 describe('bale --help', () => {

@@ -1,5 +1,7 @@
 import { inspectCommand } from './inspect.js';
 import { packCommand } from './pack.js';
+import { planCommand } from './plan.js';
+import { snapshotCommand } from './snapshot.js';
 import type { Command } from './types.js';
 import { unpackCommand } from './unpack.js';
 import { verifyCommand } from './verify.js';
@@ -11,4 +13,6 @@ export const commands: Command[] = [
   inspectCommand,
   unpackCommand,
   verifySignatureCommand,
+  snapshotCommand,
+  planCommand,
 ];
