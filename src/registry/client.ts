@@ -15,6 +15,7 @@ import type { CredentialSource } from './credentials.js';
 import { discardBody, networkError, readSmallBody, redactUrl } from './http-error.js';
 import { ACCEPT_MANIFESTS, isSchema1MediaType, normalizeMediaType, parseManifest } from './manifest.js';
 import { isLoopbackRegistry, isRepositoryPath, isTag } from './reference.js';
+import { fetchReferrers, type ReferrerDescriptor } from './referrers.js';
 import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
 import { Transport } from './transport.js';
@@ -322,6 +323,19 @@ export class RegistryClient {
         return digest;
       });
     });
+  }
+
+  /** OCI referrers of a manifest, filtered by artifactType; undefined when the registry has no referrers API (404). */
+  referrers(
+    repo: Repo,
+    digest: string,
+    opts?: { artifactType?: string },
+  ): Promise<ReferrerDescriptor[] | undefined> {
+    checkRepo(repo);
+    assertDigest(digest, 'subject digest');
+    return this.http.limited(repo.registry, () =>
+      fetchReferrers(this.http, repo, digest, opts?.artifactType, this.maxManifestBytes),
+    );
   }
 
   /** All tags, following `Link: <…>; rel="next"` pages. */
