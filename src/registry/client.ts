@@ -12,11 +12,13 @@ import { pullScope, pushScope } from './auth-challenge.js';
 import { Authenticator } from './bearer-auth.js';
 import { downloadBlobToFile, openBlobStream } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
-import { discardBody, networkError, readSmallBody, redactUrl } from './http-error.js';
+import { discardBody, networkError, readLimitedBody, readSmallBody, redactUrl } from './http-error.js';
 import { ACCEPT_MANIFESTS, isSchema1MediaType, normalizeMediaType, parseManifest } from './manifest.js';
 import { isLoopbackRegistry, isRepositoryPath, isTag } from './reference.js';
 import { fetchReferrers, type ReferrerDescriptor } from './referrers.js';
-import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
+import { header, nextLink, RegistryHttp, type RegistryStats } from './registry-http.js';
+
+export { nextLink } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
 import { Transport } from './transport.js';
 import { blobExistsIn, DEFAULT_UPLOAD, pushBlobTo } from './upload.js';
@@ -364,7 +366,13 @@ export class RegistryClient {
             followRedirects: true,
           });
           await this.http.expect(ex, [200], spec);
-          const b = await readLimited(ex.res.body, this.maxManifestBytes * 4, what, ex.url);
+          const b = await readLimitedBody(
+            ex.res.body,
+            this.maxManifestBytes * 4,
+            what,
+            ex.url,
+            'A tag list this large means the registry misbehaves; ask its administrator.',
+          );
           return { body: b, next: nextLink(header(ex.res, 'link'), ex.url) };
         });
         let json: unknown;
@@ -421,36 +429,4 @@ function tooLarge(what: string, max: number, url: string): BaleError {
     hint: 'Manifests are small; this is not a manifest or the registry misbehaves.',
     details: { url: redactUrl(url), maxBytes: max },
   });
-}
-
-async function readLimited(
-  body: AsyncIterable<unknown> & { destroy(): void },
-  max: number,
-  what: string,
-  url: string,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of body) {
-      const b = chunk as Buffer;
-      n += b.length;
-      if (n > max) throw tooLarge(what, max, url);
-      chunks.push(b);
-    }
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The `rel="next"` target of a Link header, resolved against the request URL. */
-export function nextLink(link: string | undefined, base: string): string | undefined {
-  if (link === undefined) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m === null) continue;
-    if (/;\s*rel="?next"?/i.test(m[2] ?? '')) return new URL(m[1] ?? '', base).toString();
-  }
-  return undefined;
 }

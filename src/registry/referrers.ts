@@ -10,8 +10,8 @@
 import { isDigest } from '../digest.js';
 import { BaleError } from '../errors.js';
 import { pullScope } from './auth-challenge.js';
-import { discardBody, redactUrl } from './http-error.js';
-import { header, type RegistryHttp } from './registry-http.js';
+import { discardBody, readLimitedBody, redactUrl } from './http-error.js';
+import { header, nextLink, type RegistryHttp } from './registry-http.js';
 
 export interface ReferrerDescriptor {
   mediaType: string;
@@ -73,41 +73,6 @@ export function parseReferrersIndex(body: Buffer, what: string, url: string): Re
   });
 }
 
-async function readCapped(
-  body: AsyncIterable<unknown> & { destroy(): void },
-  max: number,
-  what: string,
-  url: string,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of body) {
-      const b = chunk as Buffer;
-      n += b.length;
-      if (n > max) {
-        throw new BaleError('E_TOO_LARGE', `${what} is larger than ${max} bytes`, {
-          hint: 'A referrers list is small; the registry misbehaves.',
-          details: { url: redactUrl(url), maxBytes: max },
-        });
-      }
-      chunks.push(b);
-    }
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks);
-}
-
-function nextPage(link: string | undefined, base: string): string | undefined {
-  if (link === undefined) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m !== null && /;\s*rel="?next"?/i.test(m[2] ?? '')) return new URL(m[1] ?? '', base).toString();
-  }
-  return undefined;
-}
-
 /** Call inside one of the registry's slots (RegistryClient.referrers does). */
 export async function fetchReferrers(
   http: RegistryHttp,
@@ -144,10 +109,11 @@ export async function fetchReferrers(
         return undefined;
       }
       await http.expect(ex, [200], spec);
-      const body = await readCapped(ex.res.body, maxBytes, what, ex.url);
+      const hint = 'A referrers list is small; the registry misbehaves.';
+      const body = await readLimitedBody(ex.res.body, maxBytes, what, ex.url, hint);
       return {
         descriptors: parseReferrersIndex(body, what, ex.url),
-        next: nextPage(header(ex.res, 'link'), ex.url),
+        next: nextLink(header(ex.res, 'link'), ex.url),
       };
     });
     if (answer === undefined) return undefined;
