@@ -258,6 +258,39 @@ describe('discoverSigstoreArtifacts with a referrers API', () => {
     expect(reg.log.slice(before).some((l) => l.url.includes('/referrers/'))).toBe(false);
   });
 
+  it('refuses an oversized referrers answer and pages that loop', async () => {
+    const subject = digestOf(Buffer.from('any subject'));
+    const big = new RegistryClient({ retry: { attempts: 1 }, maxManifestBytes: 1024 });
+    reg.hooks.unshift((req, res) => {
+      const url = req.url ?? '';
+      if (!url.includes('/referrers/')) return false;
+      if (url.includes('huge')) {
+        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' });
+        res.end(Buffer.alloc(4096, 0x20));
+        return true;
+      }
+      const body = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}';
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.index.v1+json',
+        link: `<${url.split('?')[0] ?? ''}>; rel="next"`,
+      });
+      res.end(body);
+      return true;
+    });
+    try {
+      const loop = await client.referrers(repo(reg), subject).catch((e: unknown) => e);
+      expect((loop as BaleError).code).toBe('E_HTTP');
+      expect((loop as BaleError).message).toContain('do not end');
+      const huge = await big
+        .referrers({ registry: reg.host, repository: 'huge/repo' }, subject)
+        .catch((e: unknown) => e);
+      expect((huge as BaleError).code).toBe('E_TOO_LARGE');
+    } finally {
+      reg.hooks.shift();
+      await big.close();
+    }
+  });
+
   it('reports an unreadable referrers answer as an HTTP error naming the request', async () => {
     const image = makeTinyImage(22);
     const imageDigest = await pushImage(client, repo(reg), 'y', image);
