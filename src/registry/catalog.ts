@@ -6,8 +6,8 @@
  */
 import { BaleError } from '../errors.js';
 import { pullScope } from './auth-challenge.js';
-import { redactUrl } from './http-error.js';
-import { header, type RegistryHttp } from './registry-http.js';
+import { readLimitedBody, redactUrl } from './http-error.js';
+import { header, nextLink, type RegistryHttp } from './registry-http.js';
 
 /** Page size asked for (`n`); registries may answer with fewer entries. */
 export const DEFAULT_PAGE_SIZE = 1000;
@@ -81,7 +81,13 @@ async function listPages(http: RegistryHttp, l: Listing): Promise<string[]> {
     const { body, next, url } = await http.retry(current, l.what, async () => {
       const ex = await http.exchange({ ...spec, target: current, scopes: [l.scope], followRedirects: true });
       await http.expect(ex, [200], spec);
-      const b = await readPage(ex.res.body, l.what, ex.url);
+      const b = await readLimitedBody(
+        ex.res.body,
+        MAX_PAGE_BYTES,
+        `${l.what}: a page`,
+        ex.url,
+        'The registry misbehaves; ask its administrator.',
+      );
       return { body: b, next: nextLink(header(ex.res, 'link'), ex.url), url: ex.url };
     });
     const pageNames = parsePage(body, l, url);
@@ -124,40 +130,4 @@ function parsePage(body: Buffer, l: Listing, url: string): string[] {
     });
   }
   return list as string[];
-}
-
-async function readPage(
-  body: AsyncIterable<unknown> & { destroy(): void },
-  what: string,
-  url: string,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  try {
-    for await (const chunk of body) {
-      const b = chunk as Buffer;
-      n += b.length;
-      if (n > MAX_PAGE_BYTES) {
-        throw new BaleError('E_TOO_LARGE', `${what}: a page is larger than ${MAX_PAGE_BYTES} bytes`, {
-          hint: 'The registry misbehaves; ask its administrator.',
-          details: { url: redactUrl(url), maxBytes: MAX_PAGE_BYTES },
-        });
-      }
-      chunks.push(b);
-    }
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The `rel="next"` target of a Link header, resolved against the request URL. */
-export function nextLink(link: string | undefined, base: string): string | undefined {
-  if (link === undefined) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
-    if (m === null) continue;
-    if (/;\s*rel="?next"?/i.test(m[2] ?? '')) return new URL(m[1] ?? '', base).toString();
-  }
-  return undefined;
 }

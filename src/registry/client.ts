@@ -16,7 +16,10 @@ import type { CredentialSource } from './credentials.js';
 import { discardBody, networkError, readSmallBody, redactUrl } from './http-error.js';
 import { ACCEPT_MANIFESTS, isSchema1MediaType, normalizeMediaType, parseManifest } from './manifest.js';
 import { isLoopbackRegistry, isRepositoryPath, isTag } from './reference.js';
-import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
+import { fetchReferrers, type ReferrerDescriptor } from './referrers.js';
+import { header, nextLink, RegistryHttp, type RegistryStats } from './registry-http.js';
+
+export { nextLink } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
 import { Transport } from './transport.js';
 import { blobExistsIn, DEFAULT_UPLOAD, pushBlobTo } from './upload.js';
@@ -324,6 +327,19 @@ export class RegistryClient {
     });
   }
 
+  /** OCI referrers of a manifest, filtered by artifactType; undefined when the registry has no referrers API (404). */
+  referrers(
+    repo: Repo,
+    digest: string,
+    opts?: { artifactType?: string },
+  ): Promise<ReferrerDescriptor[] | undefined> {
+    checkRepo(repo);
+    assertDigest(digest, 'subject digest');
+    return this.http.limited(repo.registry, () =>
+      fetchReferrers(this.http, repo, digest, opts?.artifactType, this.maxManifestBytes),
+    );
+  }
+
   /** All tags, following `Link: <…>; rel="next"` pages (or `last=` when the registry sends no Link). */
   listTags(repo: Repo, opts?: ListOptions): Promise<string[]> {
     checkRepo(repo);
@@ -374,6 +390,3 @@ function tooLarge(what: string, max: number, url: string): BaleError {
     details: { url: redactUrl(url), maxBytes: max },
   });
 }
-
-/** The `rel="next"` target of a Link header (kept here for callers of the old location). */
-export { nextLink } from './catalog.js';

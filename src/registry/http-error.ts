@@ -54,6 +54,34 @@ export async function readSmallBody(body: Dispatcher.ResponseData['body']): Prom
   return Buffer.concat(chunks);
 }
 
+/** Reads a whole body of at most `max` bytes (E_TOO_LARGE beyond, with `hint`), then releases it. */
+export async function readLimitedBody(
+  body: AsyncIterable<unknown> & { destroy(): void },
+  max: number,
+  what: string,
+  url: string,
+  hint: string,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of body) {
+      const b = chunk as Buffer;
+      n += b.length;
+      if (n > max) {
+        throw new BaleError('E_TOO_LARGE', `${what} is larger than ${max} bytes`, {
+          hint,
+          details: { url: redactUrl(url), maxBytes: max },
+        });
+      }
+      chunks.push(b);
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks);
+}
+
 /** Drops a response body without reading it (frees the connection). */
 export function discardBody(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => {});

@@ -51,6 +51,17 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The `rel="next"` target of a Link header, resolved against the request URL. */
+export function nextLink(link: string | undefined, base: string): string | undefined {
+  if (link === undefined) return undefined;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>(.*)$/.exec(part);
+    if (m === null) continue;
+    if (/;\s*rel="?next"?/i.test(m[2] ?? '')) return new URL(m[1] ?? '', base).toString();
+  }
+  return undefined;
+}
+
 export class RegistryHttp {
   readonly stats: RegistryStats = {
     requests: 0,

@@ -6,6 +6,8 @@ import { decompressor, peekCompression } from './layer-decompress.js';
 
 export const IMAGE_REFERENCES_PATH = 'release-manifests/image-references';
 export const RELEASE_METADATA_PATH = 'release-manifests/release-metadata';
+/** The payload's own verifier configuration (see verification-config.ts). */
+export const VERIFICATION_CONFIG_PATH = 'release-manifests/0000_90_cluster-update-keys_configmap.yaml';
 
 /** Largest payload file read into memory. Real ones are a few hundred KiB. */
 export const MAX_PAYLOAD_FILE_BYTES = 16 * 1024 * 1024;
@@ -13,9 +15,15 @@ export const MAX_PAYLOAD_FILE_BYTES = 16 * 1024 * 1024;
 export interface ReleasePayloadFiles {
   imageReferences: Buffer;
   releaseMetadata: Buffer;
+  /**
+   * `release-manifests/0000_90_cluster-update-keys_configmap.yaml` (the payload's own
+   * verifier configuration), only when asked for with `verificationConfig: true`, and
+   * only when the payload has it (older or foreign payloads may not).
+   */
+  verificationConfig?: Buffer;
 }
 
-const WANTED: Readonly<Record<string, keyof ReleasePayloadFiles>> = {
+const WANTED: Readonly<Record<string, 'imageReferences' | 'releaseMetadata'>> = {
   [IMAGE_REFERENCES_PATH]: 'imageReferences',
   [RELEASE_METADATA_PATH]: 'releaseMetadata',
 };
@@ -56,7 +64,8 @@ function tooLarge(name: string, limit: number): BaleError {
 /**
  * Reads the release payload files from the release image's last layer (a tar, plain,
  * gzip'd or zstd'd: sniffed from its magic bytes). Only `release-manifests/image-references`
- * and `release-manifests/release-metadata` are kept (each capped at 16 MiB); every other
+ * and `release-manifests/release-metadata` are kept (each capped at 16 MiB), and with
+ * `verificationConfig: true` the payload's verification ConfigMap when present; every other
  * entry is drained without buffering. The whole layer is read, so a truncated or corrupt
  * layer is an error even when both files came early. E_RELEASE_INVALID when either file
  * is missing (naming which) or the layer is not a readable tar; errors of `layer` itself
@@ -64,9 +73,13 @@ function tooLarge(name: string, limit: number): BaleError {
  */
 export async function readReleasePayload(
   layer: Readable,
-  opts: { maxFileBytes?: number } = {},
+  opts: { maxFileBytes?: number; verificationConfig?: boolean } = {},
 ): Promise<ReleasePayloadFiles> {
   const limit = opts.maxFileBytes ?? MAX_PAYLOAD_FILE_BYTES;
+  const wanted: Readonly<Record<string, keyof ReleasePayloadFiles>> =
+    opts.verificationConfig === true
+      ? { ...WANTED, [VERIFICATION_CONFIG_PATH]: 'verificationConfig' }
+      : WANTED;
   // An error of the layer stream itself (I/O, network, digest check) is reported as it is.
   let sourceError: unknown;
   layer.once('error', (e: unknown) => {
@@ -83,7 +96,7 @@ export async function readReleasePayload(
   try {
     for await (const entry of extract) {
       const name = normalizeEntryName(entry.header.name);
-      const key = WANTED[name];
+      const key = wanted[name];
       const type = entry.header.type ?? 'file';
       if (key !== undefined && (type === 'file' || type === 'contiguous-file')) {
         if ((entry.header.size ?? 0) > limit) throw tooLarge(name, limit);
@@ -120,5 +133,9 @@ export async function readReleasePayload(
       details: { missing },
     });
   }
-  return { imageReferences: found.imageReferences, releaseMetadata: found.releaseMetadata };
+  return {
+    imageReferences: found.imageReferences,
+    releaseMetadata: found.releaseMetadata,
+    ...(found.verificationConfig !== undefined ? { verificationConfig: found.verificationConfig } : {}),
+  };
 }

@@ -10,8 +10,11 @@
  *   `/apis/operator.openshift.io/v1alpha1` resource lists (a group can be switched off
  *   to play an older cluster);
  * - `/api/v1/namespaces/{ns}/configmaps[/{name}]` GET (read, list), POST, PUT, DELETE;
- * - cluster-scoped `/apis/config.openshift.io/v1/imagedigestmirrorsets[/{name}]` and
- *   `/apis/operator.openshift.io/v1alpha1/imagecontentsourcepolicies[/{name}]`, same verbs;
+ * - cluster-scoped `/apis/config.openshift.io/v1/imagedigestmirrorsets[/{name}]`,
+ *   `…/imagetagmirrorsets[/{name}]` and
+ *   `/apis/operator.openshift.io/v1alpha1/imagecontentsourcepolicies[/{name}]`, and the
+ *   namespaced `/apis/updateservice.operator.openshift.io/v1/namespaces/{ns}/updateservices[/{name}]`
+ *   (the OpenShift Update Service operator's resource), same verbs;
  * - bearer-token auth (401 without the right token), resourceVersion (bumped on each
  *   write; a PUT carrying a stale one gets 409 Conflict), 404 NotFound, 409 AlreadyExists;
  * - `dryRun=All` on writes: validated and answered, nothing stored;
@@ -97,6 +100,13 @@ const RESOURCES: ResourceDef[] = [
     plural: 'imagecontentsourcepolicies',
     kind: 'ImageContentSourcePolicy',
     namespaced: false,
+  },
+  {
+    group: 'updateservice.operator.openshift.io',
+    version: 'v1',
+    plural: 'updateservices',
+    kind: 'UpdateService',
+    namespaced: true,
   },
 ];
 
