@@ -17,7 +17,7 @@ import { discardBody, networkError, readSmallBody, redactUrl } from './http-erro
 import { ACCEPT_MANIFESTS, isSchema1MediaType, normalizeMediaType, parseManifest } from './manifest.js';
 import { isLoopbackRegistry, isRepositoryPath, isTag } from './reference.js';
 import { fetchReferrers, type ReferrerDescriptor } from './referrers.js';
-import { header, nextLink, RegistryHttp, type RegistryStats } from './registry-http.js';
+import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
 
 export { nextLink } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
