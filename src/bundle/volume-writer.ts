@@ -5,6 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import zstd from 'zstd-napi/binding.js';
+import { abortable } from '../abortable.js';
 import { HashingStream } from '../digest.js';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { entryPathProblem, linkProblem } from './entry-path.js';
@@ -24,6 +25,8 @@ export interface WriteVolumeOptions {
    * without hashing the bytes again. Entries without one are hashed as usual.
    */
   trustKnownDigests?: boolean;
+  /** Stops the volume: its streams are destroyed, `<path>.tmp` removed, and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** Compressed output goes to the file in writes of up to this size. */
@@ -159,10 +162,11 @@ export async function writeVolume(
   try {
     fh = await openFile(tmp, 'w');
     sink = new ZstdFileSink(fh, params);
-    const sinkDone = pipeline(Readable.from(pack, { objectMode: false }), sink);
+    const sinkDone = pipeline(Readable.from(pack, { objectMode: false }), sink, { signal: opts.signal });
     producer = (async () => {
       const seen = new Set<string>();
       for (const entry of entries) {
+        opts.signal?.throwIfAborted();
         written.push(await writeEntry(name, pack, entry, open, seen, opts));
         seen.add(entry.path);
       }
@@ -250,7 +254,7 @@ async function writeEntry(
     sink.once('error', (err: Error) => reject(err));
   });
   entryDone.catch(() => undefined);
-  const source = await open(entry);
+  const source = await abortable(Promise.resolve(open(entry)), opts.signal);
   let bytes = 0;
   const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of chunks) {
@@ -279,8 +283,9 @@ async function writeEntry(
     }
     sink.end(undefined);
   };
-  if (hasher) await pipeline(source, hasher, consume);
-  else await pipeline(source, consume);
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  if (hasher) await pipeline(source, hasher, consume, signal);
+  else await pipeline(source, consume, signal);
   await entryDone;
   const out: BundleEntry = {
     path: entry.path,

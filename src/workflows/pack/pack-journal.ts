@@ -1,7 +1,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BundleEntry, BundleVolume } from '../bundle/index-schema.js';
-import { BaleError } from '../errors.js';
+import type { BundleEntry, BundleVolume } from '../../bundle/index-schema.js';
+import { BaleError } from '../../errors.js';
 
 /** A finished volume as recorded in the journal. */
 export interface VolumeRecord extends BundleVolume {

@@ -1,10 +1,10 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { hashFile } from '../bundle/sha256sums.js';
-import { digestHex } from '../digest.js';
-import { BaleError } from '../errors.js';
-import type { RegistryClient, Repo } from '../registry/client.js';
+import { hashFile } from '../../bundle/sha256sums.js';
+import { digestHex } from '../../digest.js';
+import { BaleError } from '../../errors.js';
+import type { RegistryClient, Repo } from '../../registry/client.js';
 
 export interface StageRequest {
   digest: string;
@@ -52,6 +52,8 @@ export class BlobStager {
     },
   ) {
     this.limit = pLimit(Math.max(1, opts.concurrency));
+    // Blobs waiting for the window see an interrupt at once (they re-check the signal when woken).
+    opts.signal?.addEventListener('abort', () => this.wake(), { once: true });
   }
 
   pathOf(digest: string): string {
