@@ -5,13 +5,14 @@ import { silentProgress, type Progress } from '../../progress.js';
 import { RegistryClient } from '../../registry/client.js';
 import { loadCredentials } from '../../registry/credentials.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../../signature/keyring.js';
+import { BlobFeed } from './blob-feed.js';
 import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from './collect-images.js';
 import type { PackOptions } from './types.js';
 
-const GiB = 1024 ** 3;
-/** Bytes of blobs staged ahead of the volume writer unless --staging-window says otherwise. */
-export const DEFAULT_STAGING_WINDOW = GiB;
+const MiB = 1024 ** 2;
+/** Bytes downloaded ahead of the volume writer and held in memory, unless `stagingWindow` says otherwise. */
+export const DEFAULT_STAGING_WINDOW = 64 * MiB;
 
 /** What every phase of one pack shares: its options, the registry client, the blob stager. */
 export interface PackContext {
@@ -23,7 +24,10 @@ export interface PackContext {
   stateDir: string;
   client: RegistryClient;
   keyrings: Keyring[];
+  /** Metadata blobs, kept in `.bale/blobs`. */
   stager: BlobStager;
+  /** Every other blob, from the network into the volume writer. */
+  feed: BlobFeed;
   /** Reads a small metadata blob through the stager (kept on disk until the end). */
   openStaged: BlobOpener;
   concurrency: number;
@@ -54,9 +58,9 @@ export async function openContext(
     },
   });
   const keyrings = await loadKeyrings(o.keyrings);
-  const stager = new BlobStager({
+  const stager = new BlobStager({ client, dir: join(stateDir, 'blobs'), signal: o.signal });
+  const feed = new BlobFeed({
     client,
-    dir: join(stateDir, 'blobs'),
     concurrency,
     windowBytes: o.stagingWindow ?? DEFAULT_STAGING_WINDOW,
     signal: o.signal,
@@ -69,7 +73,19 @@ export async function openContext(
     });
     return o.signal ? addAbortSignal(o.signal, stream) : stream;
   };
-  return { o, progress, signal: o.signal, to, stateDir, client, keyrings, stager, openStaged, concurrency };
+  return {
+    o,
+    progress,
+    signal: o.signal,
+    to,
+    stateDir,
+    client,
+    keyrings,
+    stager,
+    feed,
+    openStaged,
+    concurrency,
+  };
 }
 
 async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {

@@ -1,9 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
 import { collectImages } from './collect-all.js';
-import { DEFAULT_STAGING_WINDOW, openContext, type PackContext } from './context.js';
+import { openContext, type PackContext } from './context.js';
 import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from './gather-signatures.js';
 import { buildPackItems } from './pack-items.js';
 import { checkRoom, planBundle } from './plan-bundle.js';
@@ -33,12 +34,13 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   let ctx: PackContext | undefined;
   // An interrupt closes every connection at once: downloads in flight stop instead of running on.
   const stopClient = () => void ctx?.client.destroy();
+  // Every download and volume stream in flight listens to the signal (removed when it ends).
+  if (o.signal) setMaxListeners(0, o.signal);
   o.signal?.addEventListener('abort', stopClient, { once: true });
   try {
     await removeTempFiles(to);
     ctx = await openContext(o, to, stateDir, retries);
     const { progress } = ctx;
-    const window = o.stagingWindow ?? DEFAULT_STAGING_WINDOW;
 
     const rel = await resolveRelease(ctx); // 1. the release
     progress.phase('signatures'); // 2. its signatures
@@ -56,7 +58,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
     const items = buildPackItems(content.images, sigs.extras);
     const bp = await planBundle(ctx, items, targetFinished); // 5. the volume plan
-    await checkRoom(ctx, bp, window); // 6. room on the target
+    await checkRoom(ctx, bp); // 6. room on the target
     const written = await writeVolumes(ctx, bp); // 7. download and write
     const index = buildIndex(ctx, { rel, content, sigs, bp }, written); // 8. index, signature, sums
     const signature = await signIndex(ctx, index);
@@ -72,6 +74,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     await rm(stateDir, { recursive: true, force: true });
 
     const { stats } = ctx.stager;
+    const fed = ctx.feed.stats;
     const cstats = ctx.client.stats;
     return {
       bundleDir: to,
@@ -96,9 +99,9 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         : undefined,
       signed: signature !== undefined,
       stats: {
-        blobsDownloaded: stats.downloaded,
-        blobsReused: stats.reused,
-        bytesDownloaded: stats.bytesDownloaded,
+        blobsDownloaded: stats.downloaded + fed.downloaded,
+        blobsReused: stats.reused + bp.blobsInCheckpoint,
+        bytesDownloaded: stats.bytesDownloaded + fed.bytesDownloaded,
         bytesResumed: stats.bytesResumed,
         volumesReused: bp.finished.size,
         requests: cstats.requests,
@@ -112,7 +115,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       // The target was a finished bundle: .bale/ holds only this run's work, and leaving
       // it would make the next command treat the finished bundle as an interrupted pack.
       await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-      await removeTempFiles(to).catch(() => undefined);
+      await removeTempFiles(to, true).catch(() => undefined);
     } else {
       await removeIfUnused(to, stateDir, created);
     }

@@ -9,7 +9,7 @@ import type { Repo } from '../../registry/client.js';
 import type { PackContext } from './context.js';
 import { PackJournal } from './pack-journal.js';
 import { planFingerprint, type PackItem } from './pack-items.js';
-import { assertSpace, bytesOnDisk, freeSpace, spaceNeeded } from './space-check.js';
+import { assertSpace, freeSpace, spaceNeeded } from './space-check.js';
 import { adoptFinishedBundle, checkFinishedSigning } from './target.js';
 import { DEFAULT_COMPRESSION_LEVEL } from './types.js';
 
@@ -27,10 +27,10 @@ export interface BundlePlan {
   journal: PackJournal;
   /** Volumes finished by an earlier run and still intact on disk. */
   finished: Map<string, WrittenVolume>;
-  /** Blobs the unfinished volumes need, in the writer's order (each digest once). */
+  /** Blobs the unfinished volumes need from the network, in the writer's order (each digest once). */
   blobsNeeded: NeededBlob[];
-  /** The index of the last volume that needs each blob (to free staging early). */
-  lastUse: Map<string, number>;
+  /** Blob entries an interrupted run already wrote into the volume it was writing. */
+  blobsInCheckpoint: number;
 }
 
 /** Phase 5: the volume plan, and what of it an earlier (interrupted or finished) run already wrote. */
@@ -67,32 +67,36 @@ export async function planBundle(
       await journal.forget(vol.name);
     }
   }
+  // Entries before an interrupted volume's last checkpoint are written: their blobs are not needed.
   const blobsNeeded: NeededBlob[] = [];
-  const lastUse = new Map<string, number>();
   const queued = new Set<string>();
-  plan.volumes.forEach((vol, vi) => {
-    if (finished.has(vol.name)) return;
-    for (const e of vol.entries) {
+  let blobsInCheckpoint = 0;
+  for (const vol of plan.volumes) {
+    if (finished.has(vol.name)) continue;
+    const resumeAt = journal.checkpoint(vol.name)?.entries ?? 0;
+    blobsInCheckpoint += vol.entries
+      .slice(0, resumeAt)
+      .filter((e) => byPath.get(e.part?.of ?? e.path)?.kind === 'blob').length;
+    for (const e of vol.entries.slice(resumeAt)) {
       const item = byPath.get(e.part?.of ?? e.path);
-      if (item?.kind !== 'blob') continue;
-      lastUse.set(item.digest, vi);
-      if (queued.has(item.digest)) continue;
+      if (item?.kind !== 'blob' || queued.has(item.digest) || ctx.stager.staging(item.digest)) continue;
       queued.add(item.digest);
       blobsNeeded.push({ digest: item.digest, size: item.size, src: item.src });
     }
-  });
-  return { plan, level, volumeSize, byPath, journal, finished, blobsNeeded, lastUse };
+  }
+  return { plan, level, volumeSize, byPath, journal, finished, blobsNeeded, blobsInCheckpoint };
 }
 
-/** Phase 6: refuses to start when the target cannot hold what is left to write. */
-export async function checkRoom(ctx: PackContext, bp: BundlePlan, windowBytes: number): Promise<void> {
+/**
+ * Phase 6: refuses to start when the target cannot hold what is left to write (the
+ * volumes: blobs go from the network into them with no copy on disk).
+ */
+export async function checkRoom(ctx: PackContext, bp: BundlePlan): Promise<void> {
   const need = spaceNeeded({
     volumeBounds: bp.plan.volumes.filter((v) => !bp.finished.has(v.name)).map((v) => v.bound),
-    blobSizes: bp.blobsNeeded.map((b) => b.size),
-    stagedBytes: await bytesOnDisk(
-      bp.blobsNeeded.flatMap((b) => [ctx.stager.pathOf(b.digest), `${ctx.stager.pathOf(b.digest)}.partial`]),
-    ),
-    windowBytes,
+    blobSizes: [],
+    stagedBytes: 0,
+    windowBytes: 0,
   });
   const available = await (ctx.o.freeSpace ?? freeSpace)(ctx.to);
   if (available !== undefined) assertSpace(ctx.to, available, need);

@@ -11,10 +11,18 @@ import { STATE_DIR } from './types.js';
 
 /** Temporary files pack writes beside the bundle (renamed into place once complete). */
 const TEMP_FILE = /^(volume-\d{3,}\.tar\.zst|bundle\.json|bundle\.json\.asc|SHA256SUMS)\.tmp$/;
+const VOLUME_TEMP = /^volume-\d{3,}\.tar\.zst\.tmp$/;
 
-/** An interrupted pack (we hold the lock): drop the temporary files it may have left. */
-export async function removeTempFiles(to: string): Promise<void> {
-  for (const name of await readdir(to)) if (TEMP_FILE.test(name)) await rm(join(to, name), { force: true });
+/**
+ * An interrupted pack (we hold the lock): drop the temporary files it may have left. A
+ * volume being written stays unless `volumesToo`: the writer continues it from its last
+ * journaled frame boundary (or rewrites it).
+ */
+export async function removeTempFiles(to: string, volumesToo = false): Promise<void> {
+  for (const name of await readdir(to)) {
+    if (TEMP_FILE.test(name) && (volumesToo || !VOLUME_TEMP.test(name)))
+      await rm(join(to, name), { force: true });
+  }
 }
 
 /**
