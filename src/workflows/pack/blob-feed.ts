@@ -14,11 +14,16 @@ export interface FeedStats {
   bytesDownloaded: number;
 }
 
+/** What one download may hold unread whatever the window (a few network chunks). */
+const PER_BLOB_MIN = 256 * 1024;
+
 /** One blob on its way from the registry to the volume writer. */
 class Download {
   readonly chunks: Buffer[] = [];
   /** Bytes handed to the writer (or skipped) so far. */
   pos = 0;
+  /** Bytes read from the registry and not yet handed on. */
+  buffered = 0;
   started = false;
   ended = false;
   error: unknown;
@@ -55,8 +60,9 @@ class Download {
  * Streams blobs from their registries straight into the volume writer, with no copy on
  * disk. Downloads start in the writer's order, `concurrency` at once; those ahead of the
  * writer hold what they have read in memory, and pause (TCP holds the rest) once all of
- * them together hold `windowBytes`. The blob the writer reads never pauses, and a blob the
- * writer asks for before its turn starts at once, so the window always drains. Each blob
+ * them together hold `windowBytes`. The blob the writer reads only pauses while it holds
+ * a quarter of the window itself (the writer is draining it), and a blob the writer asks
+ * for before its turn starts at once, so the window always drains. Each blob
  * is read from its start and verified (size and sha256) by the registry client as it
  * streams: the writer's last read of a blob resolves only once its digest checked.
  */
@@ -119,6 +125,7 @@ export class BlobFeed {
       }
       const n = Math.min(chunk.length, skip > 0 ? skip : left);
       if (n < chunk.length) d.chunks.unshift(chunk.subarray(n));
+      d.buffered -= n;
       this.release(n);
       d.pos += n;
       if (skip > 0) skip -= n;
@@ -145,6 +152,17 @@ export class BlobFeed {
     for (const d of this.downloads.values()) d.notify();
   }
 
+  /**
+   * A download ahead of the writer waits while the window is full; any download, the one
+   * the writer reads included, waits while it alone holds a quarter of the window (the
+   * writer drains it), so a fast registry cannot pile a large blob up in memory.
+   */
+  private mustWait(d: Download): boolean {
+    if (!this.downloads.has(d.req.digest)) return false;
+    const window = this.opts.windowBytes;
+    return d.buffered > Math.max(PER_BLOB_MIN, window / 4) || (this.buffered > window && this.head !== d);
+  }
+
   private async run(d: Download): Promise<void> {
     if (d.started) return;
     d.started = true;
@@ -155,10 +173,11 @@ export class BlobFeed {
       if (signal) addAbortSignal(signal, stream);
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         d.chunks.push(chunk);
+        d.buffered += chunk.length;
         this.buffered += chunk.length;
         this.stats.bytesDownloaded += chunk.length;
         d.notify();
-        while (this.buffered > this.opts.windowBytes && this.head !== d && this.downloads.has(d.req.digest)) {
+        while (this.mustWait(d)) {
           signal?.throwIfAborted();
           await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
         }
