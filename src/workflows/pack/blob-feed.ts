@@ -74,6 +74,8 @@ export class BlobFeed {
   /** The blob the writer reads now: it never waits for room. */
   private head: Download | undefined;
   private roomWaiters: (() => void)[] = [];
+  private readonly streams = new Set<Readable>();
+  private stopped = false;
 
   constructor(
     private readonly opts: {
@@ -85,6 +87,17 @@ export class BlobFeed {
   ) {
     this.limit = pLimit(Math.max(1, opts.concurrency));
     opts.signal?.addEventListener('abort', () => this.wakeAll(), { once: true });
+  }
+
+  /**
+   * Ends every download still running or paused (the pack failed or finished): a paused
+   * download would otherwise hold its connection open and keep the client from closing.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const stream of this.streams) stream.destroy();
+    this.downloads.clear();
+    this.wakeAll();
   }
 
   /** Schedules `requests` (each digest once) in the writer's order. */
@@ -169,8 +182,11 @@ export class BlobFeed {
     const { client, signal } = this.opts;
     try {
       signal?.throwIfAborted();
+      if (this.stopped) throw new BaleError('E_INTERRUPTED', `download of ${d.req.digest} stopped`);
       const stream = client.openBlob(d.req.src, { digest: d.req.digest, size: d.req.size });
       if (signal) addAbortSignal(signal, stream);
+      this.streams.add(stream);
+      stream.once('close', () => this.streams.delete(stream));
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         d.chunks.push(chunk);
         d.buffered += chunk.length;

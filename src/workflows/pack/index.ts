@@ -127,6 +127,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     }
     throw err;
   } finally {
+    ctx?.feed.stop();
     o.signal?.removeEventListener('abort', stopClient);
     if (o.signal?.aborted) await ctx?.client.destroy();
     else await ctx?.client.close();
