@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../src/errors.js';
-import { gatherSignatures } from '../../src/pack/gather-signatures.js';
+import { gatherSignatures } from '../../src/workflows/pack/gather-signatures.js';
 import type { Progress } from '../../src/progress.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../../src/signature/keyring.js';
 import { startStaticServer } from '../helpers/static-server.js';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../src/errors.js';
-import { assertSpace, spaceNeeded } from '../../src/pack/space-check.js';
-import { pack } from '../../src/workflows/pack.js';
+import { assertSpace, spaceNeeded } from '../../src/workflows/pack/space-check.js';
+import { pack } from '../../src/workflows/pack/index.js';
 import { runBale } from '../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
 

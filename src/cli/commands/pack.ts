@@ -1,7 +1,7 @@
 import { parseSize } from '../../bundle/parse-size.js';
 import { isBaleError } from '../../errors.js';
 import { parseReference } from '../../registry/reference.js';
-import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack.js';
+import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
 import { UsageError } from '../errors.js';
 import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';

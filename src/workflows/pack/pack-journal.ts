@@ -1,7 +1,8 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BundleEntry, BundleVolume } from '../bundle/index-schema.js';
-import { BaleError } from '../errors.js';
+import type { BundleEntry, BundleVolume } from '../../bundle/index-schema.js';
+import type { VolumeCheckpoint } from '../../bundle/volume-writer.js';
+import { BaleError } from '../../errors.js';
 
 /** A finished volume as recorded in the journal. */
 export interface VolumeRecord extends BundleVolume {
@@ -12,12 +13,16 @@ interface JournalFile {
   schema: 'bale.pack-journal/v1';
   fingerprint: string;
   volumes: VolumeRecord[];
+  /** The volume being written: its last frame boundary in `<volume>.tmp`. */
+  partial?: { name: string; checkpoint: VolumeCheckpoint };
 }
 
 /**
- * `.bale/journal.json` in the bundle directory: which volumes of which plan are finished.
- * Written atomically (temp file, fsync, rename) after each volume, so after a crash it
- * names exactly the volumes that are complete on disk.
+ * `.bale/journal.json` in the bundle directory: which volumes of which plan are finished,
+ * and how far the volume being written got (its last frame boundary). Written atomically
+ * (temp file, rename; fsync too after each volume), so after a crash it names exactly the
+ * volumes that are complete on disk. A checkpoint is not fsynced: the writer re-hashes the
+ * prefix it names before continuing, and starts the volume over if it does not match.
  */
 export class PackJournal {
   private constructor(
@@ -57,7 +62,18 @@ export class PackJournal {
 
   async record(volume: VolumeRecord): Promise<void> {
     this.data.volumes = [...this.data.volumes.filter((v) => v.name !== volume.name), volume];
+    if (this.data.partial?.name === volume.name) delete this.data.partial;
     await this.save();
+  }
+
+  /** The last checkpoint of `name` when it is the volume an earlier run was writing. */
+  checkpoint(name: string): VolumeCheckpoint | undefined {
+    return this.data.partial?.name === name ? this.data.partial.checkpoint : undefined;
+  }
+
+  async recordCheckpoint(name: string, checkpoint: VolumeCheckpoint): Promise<void> {
+    this.data.partial = { name, checkpoint };
+    await this.save(false);
   }
 
   async forget(name: string): Promise<void> {
@@ -65,12 +81,12 @@ export class PackJournal {
     await this.save();
   }
 
-  private async save(): Promise<void> {
+  private async save(durable = true): Promise<void> {
     const tmp = `${this.path}.tmp`;
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(JSON.stringify(this.data));
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }

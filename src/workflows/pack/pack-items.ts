@@ -1,7 +1,7 @@
-import { sha256Hex } from '../digest.js';
-import { BaleError } from '../errors.js';
-import { blobEntryPath, manifestEntryPath } from '../bundle/entry-path.js';
-import type { Repo } from '../registry/client.js';
+import { sha256Hex } from '../../digest.js';
+import { BaleError } from '../../errors.js';
+import { blobEntryPath, manifestEntryPath } from '../../bundle/entry-path.js';
+import type { Repo } from '../../registry/client.js';
 import { treeBlobs, treeManifests, type CollectedImage } from './collect-images.js';
 
 /**

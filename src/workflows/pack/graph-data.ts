@@ -1,11 +1,11 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
-import { digestHex } from '../digest.js';
-import { BaleError, isBaleError } from '../errors.js';
-import type { RegistryClient, Repo } from '../registry/client.js';
-import { parseImageConfig, parseManifest } from '../registry/manifest.js';
-import { decompressor, peekCompression } from '../release/layer-decompress.js';
+import { digestHex } from '../../digest.js';
+import { BaleError, isBaleError } from '../../errors.js';
+import type { RegistryClient, Repo } from '../../registry/client.js';
+import { parseImageConfig, parseManifest } from '../../registry/manifest.js';
+import { decompressor, peekCompression } from '../../release/layer-decompress.js';
 import {
   collectManifest,
   pickPlatform,

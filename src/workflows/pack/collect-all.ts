@@ -1,0 +1,96 @@
+import pLimit from 'p-limit';
+import { parseReference } from '../../registry/reference.js';
+import { componentTag, releaseTag } from '../../release/arch.js';
+import { collectManifest, type CollectedImage } from './collect-images.js';
+import type { PackContext } from './context.js';
+import { gatherSignatures, type KeptSignature } from './gather-signatures.js';
+import { resolveGraphData, type GraphDataSource } from './graph-data.js';
+import type { ResolvedRelease } from './resolve-release.js';
+
+export interface CollectedContent {
+  images: CollectedImage[];
+  graph?: GraphDataSource;
+  graphSigs: KeptSignature[];
+}
+
+/** Phase 3: the manifests of every image (release, components, graph-data, extras). */
+export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Promise<CollectedContent> {
+  const { o } = ctx;
+  const out: CollectedContent = { images: [], graphSigs: [] };
+  if (o.noImages) return out;
+  out.images.push(...(await releaseImages(ctx, rel)));
+  if (o.graphData) {
+    ctx.progress.phase('graph-data');
+    const gref = parseReference(o.graphData);
+    const gsrc = { registry: gref.registry, repository: gref.repository };
+    const graph = await resolveGraphData(
+      ctx.client,
+      gsrc,
+      gref.digest ?? gref.tag ?? 'latest',
+      ctx.openStaged,
+    );
+    out.graph = graph;
+    out.graphSigs = await gatherSignatures({
+      digest: graph.root.digest,
+      stores: o.signatureStores ?? [],
+      keyrings: ctx.keyrings,
+      extra: graph.candidates,
+      tlsVerify: o.srcTlsVerify ?? true,
+      caFile: o.caFile,
+      progress: ctx.progress,
+      what: 'graph-data image',
+    });
+    const repository = 'openshift/graph-data';
+    out.images.push({ name: 'graph-data', src: gsrc, repository, tags: [graph.tag], root: graph.root });
+    if (graph.signatureRoot) {
+      out.images.push({
+        name: 'graph-data-signature',
+        src: gsrc,
+        repository,
+        tags: [graph.signatureTag],
+        root: graph.signatureRoot,
+      });
+    }
+  }
+  for (const spec of o.images ?? []) {
+    ctx.signal?.throwIfAborted();
+    const ref = parseReference(spec);
+    const src = { registry: ref.registry, repository: ref.repository };
+    const root = await collectManifest(ctx.client, src, ref.digest ?? ref.tag ?? 'latest');
+    out.images.push({ name: spec, src, repository: ref.repository, tags: ref.tag ? [ref.tag] : [], root });
+  }
+  return out;
+}
+
+/** The release image and its components, their manifests read in parallel. */
+async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<CollectedImage[]> {
+  const { info, architecture } = rel;
+  ctx.progress.phase('manifests', { items: info.components.length + 1 });
+  const release: CollectedImage = {
+    name: 'release',
+    src: rel.repo,
+    repository: 'openshift/release',
+    tags: [releaseTag(info.version, architecture)],
+    root: rel.root,
+  };
+  ctx.progress.advance(0, 1);
+  const limit = pLimit(ctx.concurrency);
+  const components = await Promise.all(
+    info.components.map((comp) =>
+      limit(async () => {
+        ctx.signal?.throwIfAborted();
+        const src = { registry: comp.image.registry, repository: comp.image.repository };
+        const root = await collectManifest(ctx.client, src, comp.image.digest);
+        ctx.progress.advance(0, 1);
+        return {
+          name: comp.name,
+          src,
+          repository: 'openshift/release',
+          tags: [componentTag(info.version, architecture, comp.name)],
+          root,
+        } satisfies CollectedImage;
+      }),
+    ),
+  );
+  return [release, ...components];
+}

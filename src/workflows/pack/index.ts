@@ -1,0 +1,135 @@
+import { setMaxListeners } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { acquireLock } from '../../bundle/lock.js';
+import { BaleError } from '../../errors.js';
+import { collectImages } from './collect-all.js';
+import { openContext, type PackContext } from './context.js';
+import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from './gather-signatures.js';
+import { buildPackItems } from './pack-items.js';
+import { checkRoom, planBundle } from './plan-bundle.js';
+import { resolveRelease } from './resolve-release.js';
+import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
+import { signatureFiles } from './signature-files.js';
+import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
+import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
+import { verifyAfterWrite } from './verify-after-write.js';
+import { writeVolumes } from './write-volumes.js';
+
+export { DEFAULT_COMPRESSION_LEVEL, type PackOptions, type PackResult } from './types.js';
+
+/**
+ * `bale pack`: reads a release (and what goes with it) from its registries and writes a
+ * bundle directory. Each step below is a phase in a file of its own in this folder.
+ */
+export async function pack(o: PackOptions): Promise<PackResult> {
+  const started = Date.now();
+  const to = resolve(o.to);
+  const { created, finished: targetFinished } = await prepareTarget(to);
+  const stateDir = join(to, STATE_DIR);
+  await mkdir(join(stateDir, 'blobs'), { recursive: true });
+  const lock = await acquireLock(stateDir, o.lockOwner);
+  const retries = { count: 0 };
+  let indexRewritten = false;
+  let ctx: PackContext | undefined;
+  // An interrupt closes every connection at once: downloads in flight stop instead of running on.
+  const stopClient = () => void ctx?.client.destroy();
+  // Every download and volume stream in flight listens to the signal (removed when it ends).
+  if (o.signal) setMaxListeners(0, o.signal);
+  o.signal?.addEventListener('abort', stopClient, { once: true });
+  try {
+    await removeTempFiles(to);
+    ctx = await openContext(o, to, stateDir, retries);
+    const { progress } = ctx;
+
+    const rel = await resolveRelease(ctx); // 1. the release
+    progress.phase('signatures'); // 2. its signatures
+    const relSigs = await gatherSignatures({
+      digest: rel.root.digest,
+      stores: o.signatureStores?.length ? o.signatureStores : OFFICIAL_SIGNATURE_STORES,
+      keyrings: ctx.keyrings,
+      tlsVerify: o.srcTlsVerify ?? true,
+      caFile: o.caFile,
+      progress,
+      what: 'release',
+    });
+    const content = await collectImages(ctx, rel); // 3. images
+    const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
+    const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
+    const items = buildPackItems(content.images, sigs.extras);
+    const bp = await planBundle(ctx, items, targetFinished); // 5. the volume plan
+    await checkRoom(ctx, bp); // 6. room on the target
+    const written = await writeVolumes(ctx, bp); // 7. download and write
+    const index = buildIndex(ctx, { rel, content, sigs, bp }, written); // 8. index, signature, sums
+    const signature = await signIndex(ctx, index);
+    indexRewritten = true;
+    await writeIndexAndSums(to, index);
+    if (o.verifyAfterWrite) await verifyAfterWrite(ctx); // 9. read it all back
+
+    // Leftovers go in an order that a crash in between cannot turn into a wrong bundle:
+    // staged blobs, then the journal (a re-run then rewrites identical volumes), then the lock.
+    await rm(join(stateDir, 'blobs'), { recursive: true, force: true });
+    await rm(join(stateDir, 'journal.json'), { force: true });
+    await lock.release();
+    await rm(stateDir, { recursive: true, force: true });
+
+    const { stats } = ctx.stager;
+    const fed = ctx.feed.stats;
+    const cstats = ctx.client.stats;
+    return {
+      bundleDir: to,
+      release: {
+        version: rel.info.version,
+        architecture: rel.architecture,
+        digest: rel.root.digest,
+        source: rel.source,
+      },
+      images: content.images.length,
+      blobs: index.entries.filter((e) => e.path.includes('/blobs/')).length,
+      contentBytes: index.entries.reduce((n, e) => n + e.size, 0),
+      volumes: index.volumes,
+      signatures: sigs.release.map((s) => ({
+        keyId: s.keyId,
+        userId: s.userId,
+        identity: s.identity,
+        source: s.source,
+      })),
+      graphData: content.graph
+        ? { revision: content.graph.revision, digest: content.graph.root.digest }
+        : undefined,
+      signed: signature !== undefined,
+      stats: {
+        blobsDownloaded: stats.downloaded + fed.downloaded,
+        blobsReused: stats.reused + bp.blobsInCheckpoint,
+        bytesDownloaded: stats.bytesDownloaded + fed.bytesDownloaded,
+        bytesResumed: stats.bytesResumed,
+        volumesReused: bp.finished.size,
+        requests: cstats.requests,
+        retries: cstats.retries,
+      },
+      durationMs: Date.now() - started,
+    };
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    if (targetFinished && !indexRewritten) {
+      // The target was a finished bundle: .bale/ holds only this run's work, and leaving
+      // it would make the next command treat the finished bundle as an interrupted pack.
+      await rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+      await removeTempFiles(to, true).catch(() => undefined);
+    } else {
+      await removeIfUnused(to, stateDir, created);
+    }
+    if (o.signal?.aborted) {
+      throw new BaleError('E_INTERRUPTED', 'pack interrupted', {
+        hint: `Nothing finished is lost: run the same command again to continue into ${to}.`,
+        details: { signal: (o.signal.reason as BaleError | undefined)?.details?.signal },
+      });
+    }
+    throw err;
+  } finally {
+    ctx?.feed.stop();
+    o.signal?.removeEventListener('abort', stopClient);
+    if (o.signal?.aborted) await ctx?.client.destroy();
+    else await ctx?.client.close();
+  }
+}

@@ -1,0 +1,45 @@
+import { BaleError } from '../../errors.js';
+import type { Repo } from '../../registry/client.js';
+import { parseManifest } from '../../registry/manifest.js';
+import { parseReference } from '../../registry/reference.js';
+import { releaseArchitecture } from '../../release/arch.js';
+import { parseRelease, type ReleaseInfo } from '../../release/parse-release.js';
+import { readReleasePayload } from '../../release/read-payload.js';
+import { collectManifest, pickPlatform, readSmallBlob, type ManifestNode } from './collect-images.js';
+import type { PackContext } from './context.js';
+
+export interface ResolvedRelease {
+  repo: Repo;
+  root: ManifestNode;
+  architecture: string;
+  info: ReleaseInfo;
+  /** `registry/repository` the release was read from. */
+  source: string;
+}
+
+/** Phase 1: the release image, its payload (version, components) and architecture. */
+export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease> {
+  const { client, o, openStaged } = ctx;
+  ctx.progress.phase('resolve release');
+  const ref = parseReference(o.release);
+  const repo: Repo = { registry: ref.registry, repository: ref.repository };
+  const root = await collectManifest(client, repo, ref.digest ?? ref.tag ?? 'latest');
+  const image = pickPlatform(root);
+  const manifest = parseManifest(image.bytes, image.mediaType);
+  const lastLayer = manifest.layers.at(-1);
+  if (!manifest.config || !lastLayer) {
+    throw new BaleError(
+      'E_RELEASE_INVALID',
+      `${o.release} is not a release image: it has no config or no layers`,
+    );
+  }
+  const configBytes = await readSmallBlob(client, repo, manifest.config, openStaged);
+  const architecture = root.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
+  const payload = await readReleasePayload(await openStaged(repo, lastLayer));
+  const info = parseRelease(payload.imageReferences, payload.releaseMetadata, { architecture });
+  const source = `${repo.registry}/${repo.repository}`;
+  ctx.progress.info(
+    `release ${info.version} (${architecture}) ${root.digest}, ${info.components.length} components`,
+  );
+  return { repo, root, architecture, info, source };
+}
