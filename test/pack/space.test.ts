@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../src/errors.js';
-import { assertSpace, spaceNeeded } from '../../src/workflows/pack/space-check.js';
+import { assertSpace, spaceNeeded } from '../../src/bundle/space-check.js';
 import { pack } from '../../src/workflows/pack/index.js';
 import { runBale } from '../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';

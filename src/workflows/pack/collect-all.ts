@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
 import { parseReference } from '../../registry/reference.js';
 import { componentTag, releaseTag } from '../../release/arch.js';
-import { collectManifest, type CollectedImage } from './collect-images.js';
+import { collectManifest, type CollectedImage } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
-import { gatherSignatures, type KeptSignature } from './gather-signatures.js';
-import { resolveGraphData, type GraphDataSource } from './graph-data.js';
+import { gatherSignatures, type KeptSignature } from '../../signature/gather-signatures.js';
+import { resolveGraphData, type GraphDataSource } from '../../release/graph-data.js';
 import type { ResolvedRelease } from './resolve-release.js';
 
 export interface CollectedContent {

@@ -7,7 +7,7 @@ import { loadCredentials } from '../../registry/credentials.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../../signature/keyring.js';
 import { BlobFeed } from './blob-feed.js';
 import { BlobStager } from './blob-stager.js';
-import type { BlobOpener } from './collect-images.js';
+import type { BlobOpener } from '../../registry/manifest-tree.js';
 import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;

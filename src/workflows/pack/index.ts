@@ -5,7 +5,7 @@ import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
-import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from './gather-signatures.js';
+import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';
 import { buildPackItems } from './pack-items.js';
 import { checkRoom, planBundle } from './plan-bundle.js';
 import { resolveRelease } from './resolve-release.js';

@@ -2,7 +2,7 @@ import { sha256Hex } from '../../digest.js';
 import { BaleError } from '../../errors.js';
 import { blobEntryPath, manifestEntryPath } from '../../bundle/entry-path.js';
 import type { Repo } from '../../registry/client.js';
-import { treeBlobs, treeManifests, type CollectedImage } from './collect-images.js';
+import { treeBlobs, treeManifests, type CollectedImage } from '../../registry/manifest-tree.js';
 
 /**
  * What pack writes, in the order it writes it. The order depends only on the inputs

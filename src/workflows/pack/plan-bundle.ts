@@ -9,7 +9,7 @@ import type { Repo } from '../../registry/client.js';
 import type { PackContext } from './context.js';
 import { PackJournal } from './pack-journal.js';
 import { planFingerprint, type PackItem } from './pack-items.js';
-import { assertSpace, freeSpace, spaceNeeded } from './space-check.js';
+import { assertSpace, freeSpace, spaceNeeded } from '../../bundle/space-check.js';
 import { adoptFinishedBundle, checkFinishedSigning } from './target.js';
 import { DEFAULT_COMPRESSION_LEVEL } from './types.js';
 

@@ -5,7 +5,12 @@ import { parseReference } from '../../registry/reference.js';
 import { releaseArchitecture } from '../../release/arch.js';
 import { parseRelease, type ReleaseInfo } from '../../release/parse-release.js';
 import { readReleasePayload } from '../../release/read-payload.js';
-import { collectManifest, pickPlatform, readSmallBlob, type ManifestNode } from './collect-images.js';
+import {
+  collectManifest,
+  pickPlatform,
+  readSmallBlob,
+  type ManifestNode,
+} from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
 
 export interface ResolvedRelease {

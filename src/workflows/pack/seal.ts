@@ -10,7 +10,7 @@ import { BaleError } from '../../errors.js';
 import { releaseTag } from '../../release/arch.js';
 import { signDetached } from '../../signature/sign.js';
 import { BALE_VERSION } from '../../version.js';
-import { treeSize, type CollectedImage } from './collect-images.js';
+import { treeSize, type CollectedImage } from '../../registry/manifest-tree.js';
 import type { CollectedContent } from './collect-all.js';
 import type { PackContext } from './context.js';
 import type { BundlePlan } from './plan-bundle.js';

@@ -1,7 +1,7 @@
 import type { BundleSignature } from '../../bundle/index-schema.js';
 import { digestHex } from '../../digest.js';
 import { signatureConfigMap, signatureConfigMapName } from '../../signature/configmap.js';
-import type { KeptSignature } from './gather-signatures.js';
+import type { KeptSignature } from '../../signature/gather-signatures.js';
 import type { ExtraFile } from './pack-items.js';
 
 export interface SignatureFiles {

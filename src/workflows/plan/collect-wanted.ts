@@ -15,8 +15,8 @@ import {
   treeManifests,
   treeSize,
   type ManifestNode,
-} from '../../pack/collect-images.js';
-import { resolveGraphData } from '../../pack/graph-data.js';
+} from '../../registry/manifest-tree.js';
+import { resolveGraphData } from '../../release/graph-data.js';
 import type { Progress } from '../../progress.js';
 import type { RegistryClient, Repo } from '../../registry/client.js';
 import { parseManifest } from '../../registry/manifest.js';

@@ -9,7 +9,7 @@ import { abortable } from '../../abortable.js';
 import { blobEntryPath } from '../../bundle/entry-path.js';
 import { entryBound } from '../../bundle/plan.js';
 import { BaleError } from '../../errors.js';
-import { spaceNeeded } from '../../pack/space-check.js';
+import { spaceNeeded } from '../../bundle/space-check.js';
 import { silentProgress, type Progress } from '../../progress.js';
 import { RegistryClient, type RegistryClientOptions } from '../../registry/client.js';
 import { loadCredentials } from '../../registry/credentials.js';

@@ -1,19 +1,19 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { extract as tarExtract } from 'tar-stream';
-import { digestHex } from '../../digest.js';
-import { BaleError, isBaleError } from '../../errors.js';
-import type { RegistryClient, Repo } from '../../registry/client.js';
-import { parseImageConfig, parseManifest } from '../../registry/manifest.js';
-import { decompressor, peekCompression } from '../../release/layer-decompress.js';
+import { digestHex } from '../digest.js';
+import { BaleError, isBaleError } from '../errors.js';
+import type { RegistryClient, Repo } from '../registry/client.js';
+import { parseImageConfig, parseManifest } from '../registry/manifest.js';
+import { decompressor, peekCompression } from './layer-decompress.js';
 import {
   collectManifest,
   pickPlatform,
   readSmallBlob,
   type BlobOpener,
   type ManifestNode,
-} from './collect-images.js';
-import type { SignatureCandidate } from './gather-signatures.js';
+} from '../registry/manifest-tree.js';
+import type { SignatureCandidate } from '../signature/gather-signatures.js';
 
 const MAX_SIGNATURE_BYTES = 50 * 1024;
 const MAX_SIGNATURES = 9;

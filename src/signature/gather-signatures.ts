@@ -1,8 +1,8 @@
-import { BaleError, messageOf } from '../../errors.js';
-import type { Progress } from '../../progress.js';
-import type { Keyring } from '../../signature/keyring.js';
-import { fetchSignatures } from '../../signature/store.js';
-import { verifySignature, type SignatureCheck } from '../../signature/verify.js';
+import { BaleError, messageOf } from '../errors.js';
+import type { Progress } from '../progress.js';
+import type { Keyring } from './keyring.js';
+import { fetchSignatures } from './store.js';
+import { verifySignature, type SignatureCheck } from './verify.js';
 
 /** The two official stores (formats.md §3). */
 export const OFFICIAL_SIGNATURE_STORES = [

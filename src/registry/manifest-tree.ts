@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { BaleError } from '../../errors.js';
-import type { RegistryClient, Repo } from '../../registry/client.js';
-import { parseManifest, type Descriptor } from '../../registry/manifest.js';
+import { BaleError } from '../errors.js';
+import type { RegistryClient, Repo } from './client.js';
+import { parseManifest, type Descriptor } from './manifest.js';
 
 /** A manifest and everything it needs, as pulled from the source registry. */
 export interface ManifestNode {

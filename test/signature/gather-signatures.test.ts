@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../src/errors.js';
-import { gatherSignatures } from '../../src/workflows/pack/gather-signatures.js';
+import { gatherSignatures } from '../../src/signature/gather-signatures.js';
 import type { Progress } from '../../src/progress.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../../src/signature/keyring.js';
 import { startStaticServer } from '../helpers/static-server.js';
 import { freePort } from '../helpers/tmp.js';
-import { CI, REDHAT, STORE, readSignature } from '../signature/realdata.js';
+import { CI, REDHAT, STORE, readSignature } from './realdata.js';
 
 function recorder(): Progress & { warnings: string[] } {
   const warnings: string[] = [];

@@ -1,5 +1,5 @@
 import { stat, statfs } from 'node:fs/promises';
-import { BaleError } from '../../errors.js';
+import { BaleError } from '../errors.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
