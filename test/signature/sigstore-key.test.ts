@@ -119,5 +119,4 @@ describe('loadSigstoreKey', () => {
   });
 });
 
-// Red Hat names this key by the tail of this fingerprint (63405576) on security.access.redhat.com.
 const EXPECTED_REDHAT_FINGERPRINT = 'sha256:ba9d26350d78893a20f337e2153a113108bfcf064085afaee60d446e63405576';
