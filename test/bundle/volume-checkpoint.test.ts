@@ -42,6 +42,8 @@ const dataOf = (e: PlannedEntry): Buffer =>
   blobs.find((b) => e.path.endsWith(sha256Hex(b))) ?? Buffer.alloc(0);
 const open = (e: PlannedEntry): Readable => Readable.from([dataOf(e)]);
 const frameEnds = (e: PlannedEntry) => e.type === 'file';
+/** pack compresses on a zstd worker thread; the writer's default is the calling thread: both are checked. */
+let zstdParams = { level: 1, nbWorkers: 0 };
 
 function tarList(path: string): string[] {
   const r = spawnSync('sh', ['-c', `zstd -dc < '${path}' | tar -tf -`], { encoding: 'utf8' });
@@ -51,9 +53,9 @@ function tarList(path: string): string[] {
 
 async function uninterrupted(name: string): Promise<{ bytes: Buffer; checkpoints: VolumeCheckpoint[] }> {
   const checkpoints: VolumeCheckpoint[] = [];
-  const path = join(dir, name);
+  const path = join(dir, `w${zstdParams.nbWorkers}-${name}`);
   await writeVolume(path, entries, open, {
-    level: 1,
+    ...zstdParams,
     frameEnds,
     onCheckpoint: async (cp) => void checkpoints.push(cp),
   });
@@ -69,7 +71,7 @@ async function interrupted(path: string, failAt: number): Promise<VolumeCheckpoi
   };
   await expect(
     writeVolume(path, entries, failing, {
-      level: 1,
+      ...zstdParams,
       frameEnds,
       onCheckpoint: async (cp) => void (last = cp),
     }),
@@ -77,18 +79,22 @@ async function interrupted(path: string, failAt: number): Promise<VolumeCheckpoi
   return last;
 }
 
-describe('writeVolume checkpoints', () => {
+describe.each([0, 1])('writeVolume checkpoints (zstd workers: %i)', (nbWorkers) => {
+  beforeAll(() => {
+    zstdParams = { level: 1, nbWorkers };
+  });
+
   it('ends a frame after each chosen entry (never after the last) and reports where', async () => {
     const { bytes, checkpoints } = await uninterrupted('volume-001.tar.zst');
     expect(checkpoints.map((c) => c.entries)).toEqual([1, 2, 3, 4]);
     for (const cp of checkpoints) {
       expect(sha256Hex(bytes.subarray(0, cp.offset))).toBe(cp.sha256);
       // Every checkpoint is a frame boundary: the prefix alone is a complete zstd stream.
-      const prefix = join(dir, `prefix-${cp.entries}.zst`);
+      const prefix = join(dir, `w${nbWorkers}-prefix-${cp.entries}.zst`);
       await writeFile(prefix, bytes.subarray(0, cp.offset));
       expect(spawnSync('zstd', ['-t', '-q', prefix]).status).toBe(0);
     }
-    expect(tarList(join(dir, 'volume-001.tar.zst'))).toEqual(entries.map((e) => e.path));
+    expect(tarList(join(dir, `w${nbWorkers}-volume-001.tar.zst`))).toEqual(entries.map((e) => e.path));
     // Deterministic: the same entries give the same bytes.
     expect((await uninterrupted('volume-002.tar.zst')).bytes.equals(bytes)).toBe(true);
   });
@@ -96,7 +102,7 @@ describe('writeVolume checkpoints', () => {
   it('a failed write keeps the journaled prefix; the resumed write equals an uninterrupted one', async () => {
     const { bytes } = await uninterrupted('volume-010.tar.zst');
     for (const failAt of [1, 2, 3]) {
-      const path = join(dir, `volume-01${failAt}.tar.zst`);
+      const path = join(dir, `w${nbWorkers}-volume-01${failAt}.tar.zst`);
       const cp = await interrupted(path, failAt);
       expect(cp?.entries).toBe(failAt);
       expect((await stat(`${path}.tmp`)).size).toBeGreaterThanOrEqual(cp?.offset ?? Infinity);
@@ -108,7 +114,7 @@ describe('writeVolume checkpoints', () => {
           opened.push(e.path);
           return open(e);
         },
-        { level: 1, frameEnds, resume: cp },
+        { ...zstdParams, frameEnds, resume: cp },
       );
       // Only what the checkpoint did not cover is read again.
       expect(opened).toEqual(
@@ -126,7 +132,7 @@ describe('writeVolume checkpoints', () => {
   it('a prefix shorter or other than the checkpoint says is written again from the start', async () => {
     const { bytes } = await uninterrupted('volume-020.tar.zst');
     for (const damage of ['short', 'altered'] as const) {
-      const path = join(dir, `volume-02${damage === 'short' ? 1 : 2}.tar.zst`);
+      const path = join(dir, `w${nbWorkers}-volume-02${damage === 'short' ? 1 : 2}.tar.zst`);
       const cp = await interrupted(path, 3);
       if (!cp) throw new Error('no checkpoint');
       if (damage === 'short') await truncate(`${path}.tmp`, cp.offset - 1);
@@ -143,7 +149,7 @@ describe('writeVolume checkpoints', () => {
           opened.push(e.path);
           return open(e);
         },
-        { level: 1, frameEnds, resume: cp },
+        { ...zstdParams, frameEnds, resume: cp },
       );
       expect(opened.length).toBe(blobs.length);
       expect((await readFile(path)).equals(bytes)).toBe(true);
@@ -151,14 +157,14 @@ describe('writeVolume checkpoints', () => {
   });
 
   it('without checkpoints a failed write leaves no temporary file', async () => {
-    const path = join(dir, 'volume-030.tar.zst');
+    const path = join(dir, `w${nbWorkers}-volume-030.tar.zst`);
     await expect(
       writeVolume(
         path,
         entries,
         (e) => (e === entries[2] ? Readable.from([Buffer.from('short')]) : open(e)),
         {
-          level: 1,
+          ...zstdParams,
         },
       ),
     ).rejects.toThrow(/expected/);

@@ -12,7 +12,7 @@ import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;
 /** Bytes downloaded ahead of the volume writer and held in memory, unless `stagingWindow` says otherwise. */
-export const DEFAULT_STAGING_WINDOW = 32 * MiB;
+export const DEFAULT_STAGING_WINDOW = 16 * MiB;
 
 /** What every phase of one pack shares: its options, the registry client, the blob stager. */
 export interface PackContext {

@@ -19,7 +19,7 @@ export interface PackOptions {
   concurrency?: number;
   /** zstd level of the volumes (default DEFAULT_COMPRESSION_LEVEL). */
   compressionLevel?: number;
-  /** Bytes of blobs downloaded ahead of the volume writer, held in memory (default 32 MiB). */
+  /** Bytes of blobs downloaded ahead of the volume writer, held in memory (default 16 MiB). */
   stagingWindow?: number;
   /** Read every volume back and verify it once written (catches bad media). */
   verifyAfterWrite?: boolean;

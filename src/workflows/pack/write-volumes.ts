@@ -39,6 +39,9 @@ export async function writeVolumes(ctx: PackContext, bp: BundlePlan): Promise<Wr
       // The signal stops the writer's streams: an interrupt ends the work, not just the wait.
       result = await writeVolume(join(to, vol.name), vol.entries, (e) => openEntry(ctx, bp, e), {
         level: bp.level,
+        // Compression on a zstd worker thread: the main thread keeps the network and hashing.
+        // The output is the same for any number of workers ≥ 1 (not the same as with none).
+        nbWorkers: 1,
         // Blobs are digest-checked by the registry client as they stream (a mismatch fails
         // the entry before its frame is journaled), staged ones were checked when staged, and
         // bytes items were hashed in memory: the writer checks sizes, not digests, again.
