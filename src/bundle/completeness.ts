@@ -120,4 +120,3 @@ export function checkComplete(
     if (g.signatureTag !== undefined) need(g.repository, g.signatureTag, 'graph-data signature tag');
   }
 }
-

@@ -7,7 +7,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBaleError, messageOf } from '../errors.js';
-import { parseSignatureConfigMap, verifyDetached, verifySignature, type Keyring, type SignatureCheck } from '../signature/index.js';
+import {
+  parseSignatureConfigMap,
+  verifyDetached,
+  verifySignature,
+  type Keyring,
+  type SignatureCheck,
+} from '../signature/index.js';
 import { INDEX_SIGNATURE_FILE } from './bundle-index.js';
 import type { BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
@@ -61,14 +67,16 @@ export async function checkSignatures(o: {
   const releaseDigest = index.release?.digest;
   const vouch = (digest: string, kind: SignedDigest['kind'], check: SignatureCheck): void => {
     const s = found.signed.get(digest) ?? { kind, identities: [], keyIds: [] };
-    if (check.identity !== undefined && !s.identities.includes(check.identity)) s.identities.push(check.identity);
+    if (check.identity !== undefined && !s.identities.includes(check.identity))
+      s.identities.push(check.identity);
     if (check.keyId !== undefined && !s.keyIds.includes(check.keyId)) s.keyIds.push(check.keyId);
     found.signed.set(digest, s);
   };
 
   // Signature files: signatures/sha256=<hex>/signature-<N>; the digest is in the path.
   const records = new Map<string, { kind: 'release' | 'graph-data'; keyId: string; identity: string }>();
-  for (const s of index.signatures) records.set(s.path, { kind: 'release', keyId: s.keyId, identity: s.identity });
+  for (const s of index.signatures)
+    records.set(s.path, { kind: 'release', keyId: s.keyId, identity: s.identity });
   for (const s of index.graphData?.signatures ?? [])
     records.set(s.path, { kind: 'graph-data', keyId: s.keyId, identity: s.identity });
   for (const e of index.entries) {
@@ -211,10 +219,18 @@ async function checkIndexSignature(
     return { state: 'unsigned' };
   }
   if (o.indexKeyrings === undefined) {
-    return { state: 'not-checked', reason: `${INDEX_SIGNATURE_FILE} is there but no --index-keyring was given` };
+    return {
+      state: 'not-checked',
+      reason: `${INDEX_SIGNATURE_FILE} is there but no --index-keyring was given`,
+    };
   }
   if (o.rawIndex === undefined) return { state: 'invalid', reason: 'bundle.json could not be read' };
-  const check = await verifyDetached(o.rawIndex, asc, o.indexKeyrings, o.now === undefined ? {} : { now: o.now });
+  const check = await verifyDetached(
+    o.rawIndex,
+    asc,
+    o.indexKeyrings,
+    o.now === undefined ? {} : { now: o.now },
+  );
   result({ ...check, path: INDEX_SIGNATURE_FILE, kind: 'index' });
   if (!check.ok) {
     o.add({

@@ -84,7 +84,12 @@ export function identityTag(identity: string): string | undefined {
 export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustReport {
   const { index } = t;
   const indexSigned = t.indexSignature.state === 'signed';
-  const report: TrustReport = { index: t.indexSignature, allowUnsigned: t.allowUnsigned, items: [], unanchored: 0 };
+  const report: TrustReport = {
+    index: t.indexSignature,
+    allowUnsigned: t.allowUnsigned,
+    items: [],
+    unanchored: 0,
+  };
   /** `repository@digest` → its anchor and what vouches for it. */
   const roots = new Map<string, { anchor: Anchor; by: string }>();
   /** `repository:tag` → the digest the chain says it names. */
@@ -114,15 +119,21 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
       }
       for (const c of t.release.components) {
         const key = `${rel.repository}@${c.image.digest}`;
-        if (!roots.has(key)) roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
+        if (!roots.has(key))
+          roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
         try {
-          chainTags.set(`${rel.repository}:${componentTag(t.release.version, rel.architecture, c.name)}`, c.image.digest);
+          chainTags.set(
+            `${rel.repository}:${componentTag(t.release.version, rel.architecture, c.name)}`,
+            c.image.digest,
+          );
         } catch {
           // a name that makes no valid tag names no tag
         }
       }
       for (const img of index.images) {
-        const c = t.release.components.find((x) => x.image.digest === img.digest && img.repository === rel.repository);
+        const c = t.release.components.find(
+          (x) => x.image.digest === img.digest && img.repository === rel.repository,
+        );
         const want = c ? `${c.image.registry}/${c.image.repository}` : undefined;
         if (c && img.name === c.name && want !== img.source) {
           mismatch({
@@ -153,7 +164,12 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
 
   // Everything reached from the roots, by digest.
   const reached = new Map<string, { anchor: Anchor; by: string }>(); // entry path → anchor
-  const walk = (repository: string, digest: string, a: { anchor: Anchor; by: string }, depth: number): void => {
+  const walk = (
+    repository: string,
+    digest: string,
+    a: { anchor: Anchor; by: string },
+    depth: number,
+  ): void => {
     const mpath = manifestEntryPath(repository, digest);
     const bpath = blobEntryPath(repository, digest);
     if (reached.has(mpath) || depth > 4) return;
@@ -195,7 +211,12 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
     const key = `${img.repository}@${img.digest}`;
     const a = roots.get(key) ?? reached.get(manifestEntryPath(img.repository, img.digest));
     item(
-      { kind: 'image', name: key, anchor: a?.anchor ?? fallback, ...((a?.by ?? indexBy) ? { by: a?.by ?? indexBy } : {}) },
+      {
+        kind: 'image',
+        name: key,
+        anchor: a?.anchor ?? fallback,
+        ...((a?.by ?? indexBy) ? { by: a?.by ?? indexBy } : {}),
+      },
       { digest: img.digest },
       `image ${img.name} (${key})`,
     );
@@ -217,7 +238,12 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
       }
       const a = want !== undefined ? reached.get(manifestEntryPath(at.repository, want)) : undefined;
       item(
-        { kind: 'tag', name: key, anchor: a?.anchor ?? fallback, ...((a?.by ?? indexBy) ? { by: a?.by ?? indexBy } : {}) },
+        {
+          kind: 'tag',
+          name: key,
+          anchor: a?.anchor ?? fallback,
+          ...((a?.by ?? indexBy) ? { by: a?.by ?? indexBy } : {}),
+        },
         { entry: e.path },
         `tag ${key}`,
       );
