@@ -16,7 +16,7 @@ import { componentTag } from '../release/arch.js';
 import type { ReleaseInfo } from '../release/parse-release.js';
 import { parseManifest } from '../registry/manifest.js';
 import { messageOf } from '../errors.js';
-import { blobEntryPath, manifestEntryPath, parseV2Path } from './entry-path.js';
+import { blobEntryPath, isTag, manifestEntryPath, parseV2Path } from './entry-path.js';
 import type { BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
 
@@ -74,6 +74,10 @@ export interface TrustInput {
   allowUnsigned: boolean;
 }
 
+/** OpenShift versions: semantic versions (4.18.1, 4.19.0-rc.2, 4.16.0-0.nightly-2024-06-01-000000). */
+const VERSION = /^[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const ARCH = /^(?:x86_64|aarch64|ppc64le|s390x|multi|amd64|arm64)$/;
+
 /** The tag of a docker reference (`host/repo:tag`), or undefined. */
 export function identityTag(identity: string): string | undefined {
   const at = identity.lastIndexOf('/');
@@ -95,6 +99,43 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
   /** `repository:tag` → the digest the chain says it names. */
   const chainTags = new Map<string, string>();
   const mismatch = (p: Omit<Problem, 'code'>): void => add({ code: 'E_TRUST_MISMATCH', ...p });
+
+  // Strings that are printed and put into commands must fit their grammar.
+  if (index.release !== undefined) {
+    const r = index.release;
+    if (!VERSION.test(r.version)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `release version ${JSON.stringify(r.version)} is not a version (x.y.z[-pre][+build])`,
+      });
+    }
+    if (!isTag(r.tag) || !ARCH.test(r.architecture)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `release tag ${JSON.stringify(r.tag)} or architecture ${JSON.stringify(r.architecture)} is not valid`,
+      });
+    }
+  }
+  for (const img of index.images) {
+    for (const tag of img.tags) {
+      if (!isTag(tag)) {
+        add({
+          code: 'E_BUNDLE_INVALID',
+          file: 'bundle.json',
+          message: `image ${JSON.stringify(img.name)} has an invalid tag ${JSON.stringify(tag)}`,
+        });
+      }
+    }
+    if (!/^[^\s/]+(\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$/.test(img.source)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `image ${JSON.stringify(img.name)}: source ${JSON.stringify(img.source)} is not <registry>/<repository> (mirror configuration names repositories, never whole registries)`,
+      });
+    }
+  }
 
   // Roots from release signatures.
   const rel = index.release;

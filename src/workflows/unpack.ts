@@ -125,7 +125,9 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   if (!report.ok || report.index === undefined) {
     const first = report.problems
       .slice(0, 5)
-      .map((p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message}`);
+      .map(
+        (p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message} [${p.code}]`,
+      );
     throw new BaleError(
       'E_VERIFY_FAILED',
       `the bundle in ${dir} failed verification (${report.problems.length} problem(s)): ${first.join('; ')}`,
@@ -165,6 +167,32 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   }
   if (index.release) result.release = { version: index.release.version, digest: index.release.digest };
 
+  // ConfigMaps and mirror configuration: the verified bytes, never re-read.
+  const files: OutputFile[] = (report.clusterFiles ?? [])
+    .filter((f) => f.listed)
+    .map((f) => ({
+      file: basename(f.path),
+      source: f.path,
+      text: f.text,
+      objects: f.kubeObjects,
+      verifiedSignatures: f.verifiedSignatures,
+      generated: false,
+    }));
+  if (dest) files.push(...generatedMirrorConfig(index, dest, Boolean(o.icsp)));
+  // What may be applied is decided before anything is pushed: a refusal changes nothing.
+  const plan = planApply(
+    files.map((f) => ({
+      file: f.source,
+      objects: f.objects,
+      verifiedSignatures: f.verifiedSignatures,
+      generated: f.generated,
+    })),
+    {
+      applyManifests: Boolean(o.applyManifests),
+      applySignatures: Boolean(o.applyReleaseImageSignature),
+      indexSigned,
+    },
+  );
   // 2. Push to the mirror registry.
   if (dest) {
     result.push = await pushToMirror(o, dir, index, dest, progress);
@@ -182,18 +210,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     result.toDir = await unpackToDir({ bundleDir: dir, index, dir: o.toDir, progress, signal: o.signal });
   }
 
-  // 4. ConfigMaps and mirror configuration: the verified bytes, never re-read.
-  const files: OutputFile[] = (report.clusterFiles ?? [])
-    .filter((f) => f.listed)
-    .map((f) => ({
-      file: basename(f.path),
-      source: f.path,
-      text: f.text,
-      objects: f.kubeObjects,
-      verifiedSignatures: f.verifiedSignatures,
-      generated: false,
-    }));
-  if (dest) files.push(...generatedMirrorConfig(index, dest, Boolean(o.icsp)));
+  // 4. Write the ConfigMaps and mirror configuration.
   if (!o.dryRun) {
     const mdir = resolve(o.manifestsToDir);
     await makeSafeDir(mdir).catch((err: NodeJS.ErrnoException) => {
@@ -215,20 +232,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     result.manifestsDir = mdir;
   }
 
-  // 5. Apply to the cluster, after the images are in place: only what the rules allow.
-  const plan = planApply(
-    files.map((f) => ({
-      file: f.source,
-      objects: f.objects,
-      verifiedSignatures: f.verifiedSignatures,
-      generated: f.generated,
-    })),
-    {
-      applyManifests: Boolean(o.applyManifests),
-      applySignatures: Boolean(o.applyReleaseImageSignature),
-      indexSigned,
-    },
-  );
+  // 5. Apply to the cluster, after the images are in place.
   if (plan.objects.length > 0) {
     await applyPlan(o, plan, result, progress);
   }
