@@ -83,6 +83,7 @@ describe('forged bundles (re-sealed): verify names the unanchored item, unpack c
       expect(text.code).toBe(1);
       expect(text.stdout).toContain(expected.code);
       // Nothing from the media reaches the terminal raw.
+      // eslint-disable-next-line no-control-regex
       expect(text.stdout + text.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
 
       const toDir = join(copy, '..', `to-dir-${n}`);
