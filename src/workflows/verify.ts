@@ -372,7 +372,6 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   }
 }
 
-
 async function checkTrust(
   dir: string,
   index: BundleIndex,
