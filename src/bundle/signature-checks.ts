@@ -4,7 +4,6 @@
  * signed, and as what), the index keyring for `bundle.json.asc` (whether the packer
  * vouches for the rest). Every failure is a problem; nothing is skipped silently.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isBaleError, messageOf } from '../errors.js';
 import {
@@ -15,6 +14,10 @@ import {
   type SignatureCheck,
 } from '../signature/index.js';
 import { INDEX_SIGNATURE_FILE } from './bundle-index.js';
+import { readSmallRegularFile } from './small-file.js';
+
+/** bundle.json.asc is an armored detached signature: a few KiB. */
+export const MAX_ASC_BYTES = 64 * 1024;
 import type { BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
 import type { IndexSignatureState, SignedDigest } from './trust-chain.js';
@@ -204,8 +207,18 @@ async function checkIndexSignature(
 ): Promise<IndexSignatureState> {
   let asc: string | undefined;
   try {
-    asc = await readFile(join(o.dir, INDEX_SIGNATURE_FILE), 'utf8');
-  } catch {
+    asc = (
+      await readSmallRegularFile(join(o.dir, INDEX_SIGNATURE_FILE), MAX_ASC_BYTES, INDEX_SIGNATURE_FILE)
+    ).toString('utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      o.add({
+        code: 'E_BUNDLE_INVALID',
+        file: INDEX_SIGNATURE_FILE,
+        message: `${INDEX_SIGNATURE_FILE} cannot be read: ${messageOf(err)}`,
+      });
+      return { state: 'invalid', reason: messageOf(err) };
+    }
     asc = undefined;
   }
   if (asc === undefined) {

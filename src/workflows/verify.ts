@@ -10,7 +10,7 @@
  * bundle.json.asc). With `volumes`, only those volumes and their entries are checked.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from '../bundle/bundle-index.js';
 import { readClusterFiles, type VerifiedClusterFile } from '../bundle/cluster-files.js';
@@ -24,8 +24,10 @@ import { computeTrust, type TrustReport } from '../bundle/trust-chain.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { readFileChunks } from '../bundle/file-chunks.js';
+import { MAX_ASC_BYTES } from '../bundle/signature-checks.js';
+import { readSmallRegularFile } from '../bundle/small-file.js';
 import { sha256Hex } from '../digest.js';
-import { BaleError, isBaleError, messageOf } from '../errors.js';
+import { isBaleError, messageOf } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ReleaseInfo } from '../release/parse-release.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/index.js';
@@ -105,11 +107,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   let rawIndex: Buffer | undefined;
   let index: BundleIndex | undefined;
   try {
-    const st = await stat(join(dir, INDEX_FILE));
-    if (!st.isFile()) throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is not a regular file`);
-    if (st.size > MAX_INDEX_BYTES)
-      throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is ${st.size} bytes, too large`);
-    rawIndex = await readFile(join(dir, INDEX_FILE));
+    rawIndex = await readSmallRegularFile(join(dir, INDEX_FILE), MAX_INDEX_BYTES, INDEX_FILE);
     report.checked.files++;
     index = parseIndex(rawIndex, INDEX_FILE);
     report.index = index;
@@ -161,8 +159,10 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     const asc = sums.get(INDEX_SIGNATURE_FILE);
     if (asc !== undefined) {
       try {
-        const h = await hashFile(join(dir, INDEX_SIGNATURE_FILE));
-        if (h.sha256 !== asc) {
+        const h = sha256Hex(
+          await readSmallRegularFile(join(dir, INDEX_SIGNATURE_FILE), MAX_ASC_BYTES, INDEX_SIGNATURE_FILE),
+        );
+        if (h !== asc) {
           add({
             code: 'E_BUNDLE_CORRUPT',
             file: INDEX_SIGNATURE_FILE,
