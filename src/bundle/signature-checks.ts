@@ -67,7 +67,6 @@ export async function checkSignatures(o: {
   };
   const byPath = new Map(index.entries.map((e) => [e.path, e]));
   const verifyOptions = o.now === undefined ? {} : { now: o.now };
-  const releaseDigest = index.release?.digest;
   const vouch = (digest: string, kind: SignedDigest['kind'], check: SignatureCheck): void => {
     const s = found.signed.get(digest) ?? { kind, identities: [], keyIds: [] };
     if (check.identity !== undefined && !s.identities.includes(check.identity))
@@ -132,53 +131,7 @@ export async function checkSignatures(o: {
       });
   }
 
-  // Signature ConfigMaps under config/: all of it parsed, every signature checked.
-  for (const e of index.entries) {
-    if (!e.path.startsWith('config/')) continue;
-    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
-    if (!name.startsWith('signature-')) continue;
-    const bytes = content.get(e.path);
-    if (bytes === undefined) continue; // reported with the entry (damaged or too large)
-    let parsed: { digest: string; signatures: Buffer[] };
-    try {
-      parsed = parseSignatureConfigMap(bytes.toString('utf8'), e.path);
-    } catch (err) {
-      add({
-        code: isBaleError(err) ? err.code : 'E_SIGNATURE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        message: messageOf(err),
-      });
-      continue;
-    }
-    if (releaseDigest !== undefined && parsed.digest !== releaseDigest) {
-      add({
-        code: 'E_SIGNATURE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        digest: parsed.digest,
-        message: `${e.path} holds signatures for ${parsed.digest}, but the release is ${releaseDigest}`,
-      });
-      continue;
-    }
-    let all = parsed.signatures.length > 0;
-    for (const [i, sig] of parsed.signatures.entries()) {
-      const check = await verifySignature(sig, keyrings, parsed.digest, verifyOptions);
-      const where = `${e.path} (signature ${i + 1})`;
-      found.results.push({ ...check, path: where, kind: 'configmap', expectedDigest: parsed.digest });
-      if (!check.ok) {
-        all = false;
-        add({
-          code: signatureProblemCode(check),
-          volume: e.volume,
-          entry: e.path,
-          digest: parsed.digest,
-          message: `${where}: ${check.reason ?? 'does not verify'}`,
-        });
-      } else vouch(parsed.digest, 'release', check);
-    }
-    if (all) found.verifiedConfigMaps.add(e.path);
-  }
+  await checkConfigMaps(index, content, keyrings, verifyOptions, found, vouch, add);
   if (
     index.release !== undefined &&
     !found.signed.has(index.release.digest) &&
@@ -258,4 +211,63 @@ async function checkIndexSignature(
     ...(check.keyId ? { keyId: check.keyId } : {}),
     ...(check.userId ? { userId: check.userId } : {}),
   };
+}
+
+/** Signature ConfigMaps under config/: all of each parsed, every signature checked. */
+async function checkConfigMaps(
+  index: BundleIndex,
+  content: Map<string, Buffer>,
+  keyrings: Keyring[],
+  verifyOptions: { now?: Date },
+  found: SignatureFindings,
+  vouch: (digest: string, kind: SignedDigest['kind'], check: SignatureCheck) => void,
+  add: (p: Problem) => void,
+): Promise<void> {
+  const releaseDigest = index.release?.digest;
+  for (const e of index.entries) {
+    if (!e.path.startsWith('config/')) continue;
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    if (!name.startsWith('signature-')) continue;
+    const bytes = content.get(e.path);
+    if (bytes === undefined) continue; // reported with the entry (damaged or too large)
+    let parsed: { digest: string; signatures: Buffer[] };
+    try {
+      parsed = parseSignatureConfigMap(bytes.toString('utf8'), e.path);
+    } catch (err) {
+      add({
+        code: isBaleError(err) ? err.code : 'E_SIGNATURE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        message: messageOf(err),
+      });
+      continue;
+    }
+    if (releaseDigest !== undefined && parsed.digest !== releaseDigest) {
+      add({
+        code: 'E_SIGNATURE_INVALID',
+        volume: e.volume,
+        entry: e.path,
+        digest: parsed.digest,
+        message: `${e.path} holds signatures for ${parsed.digest}, but the release is ${releaseDigest}`,
+      });
+      continue;
+    }
+    let all = parsed.signatures.length > 0;
+    for (const [i, sig] of parsed.signatures.entries()) {
+      const check = await verifySignature(sig, keyrings, parsed.digest, verifyOptions);
+      const where = `${e.path} (signature ${i + 1})`;
+      found.results.push({ ...check, path: where, kind: 'configmap', expectedDigest: parsed.digest });
+      if (!check.ok) {
+        all = false;
+        add({
+          code: signatureProblemCode(check),
+          volume: e.volume,
+          entry: e.path,
+          digest: parsed.digest,
+          message: `${where}: ${check.reason ?? 'does not verify'}`,
+        });
+      } else vouch(parsed.digest, 'release', check);
+    }
+    if (all) found.verifiedConfigMaps.add(e.path);
+  }
 }

@@ -94,144 +94,13 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
     items: [],
     unanchored: 0,
   };
-  /** `repository@digest` → its anchor and what vouches for it. */
-  const roots = new Map<string, { anchor: Anchor; by: string }>();
-  /** `repository:tag` → the digest the chain says it names. */
-  const chainTags = new Map<string, string>();
   const mismatch = (p: Omit<Problem, 'code'>): void => add({ code: 'E_TRUST_MISMATCH', ...p });
 
-  // Strings that are printed and put into commands must fit their grammar.
-  if (index.release !== undefined) {
-    const r = index.release;
-    if (!VERSION.test(r.version)) {
-      add({
-        code: 'E_BUNDLE_INVALID',
-        file: 'bundle.json',
-        message: `release version ${JSON.stringify(r.version)} is not a version (x.y.z[-pre][+build])`,
-      });
-    }
-    if (!isTag(r.tag) || !ARCH.test(r.architecture)) {
-      add({
-        code: 'E_BUNDLE_INVALID',
-        file: 'bundle.json',
-        message: `release tag ${JSON.stringify(r.tag)} or architecture ${JSON.stringify(r.architecture)} is not valid`,
-      });
-    }
-  }
-  for (const img of index.images) {
-    for (const tag of img.tags) {
-      if (!isTag(tag)) {
-        add({
-          code: 'E_BUNDLE_INVALID',
-          file: 'bundle.json',
-          message: `image ${JSON.stringify(img.name)} has an invalid tag ${JSON.stringify(tag)}`,
-        });
-      }
-    }
-    if (!/^[^\s/]+(\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$/.test(img.source)) {
-      add({
-        code: 'E_BUNDLE_INVALID',
-        file: 'bundle.json',
-        message: `image ${JSON.stringify(img.name)}: source ${JSON.stringify(img.source)} is not <registry>/<repository> (mirror configuration names repositories, never whole registries)`,
-      });
-    }
-  }
+  checkGrammar(index, add);
 
-  // Roots from release signatures.
-  const rel = index.release;
-  const relSig = rel ? t.signed.get(rel.digest) : undefined;
-  if (rel && relSig) {
-    const by = `${rel.digest} signed as ${relSig.identities.join(', ')}`;
-    if (!relSig.identities.some((id) => identityTag(id) === rel.tag)) {
-      mismatch({
-        digest: rel.digest,
-        entry: manifestEntryPath(rel.repository, rel.tag),
-        message: `the release is presented as ${rel.tag}, but its signatures name ${relSig.identities.join(', ')}`,
-      });
-    }
-    roots.set(`${rel.repository}@${rel.digest}`, { anchor: 'release-signature', by });
-    chainTags.set(`${rel.repository}:${rel.tag}`, rel.digest);
-    if (t.release) {
-      if (t.release.version !== rel.version) {
-        mismatch({
-          digest: rel.digest,
-          message: `bundle.json says release ${rel.version}, its signed payload says ${t.release.version}`,
-        });
-      }
-      for (const c of t.release.components) {
-        const key = `${rel.repository}@${c.image.digest}`;
-        if (!roots.has(key))
-          roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
-        try {
-          chainTags.set(
-            `${rel.repository}:${componentTag(t.release.version, rel.architecture, c.name)}`,
-            c.image.digest,
-          );
-        } catch {
-          // a name that makes no valid tag names no tag
-        }
-      }
-      for (const img of index.images) {
-        const c = t.release.components.find(
-          (x) => x.image.digest === img.digest && img.repository === rel.repository,
-        );
-        const want = c ? `${c.image.registry}/${c.image.repository}` : undefined;
-        if (c && img.name === c.name && want !== img.source) {
-          mismatch({
-            digest: img.digest,
-            message: `image ${img.name}: bundle.json says it comes from ${img.source}, the signed image-references say ${want ?? ''}`,
-          });
-        }
-      }
-    }
-  } else if (rel) {
-    add({
-      code: 'E_UNANCHORED',
-      digest: rel.digest,
-      message: `release ${rel.version} (${rel.digest}) has no signature that verifies with the release keyring`,
-    });
-  }
-  const g = index.graphData;
-  const gSig = g ? t.signed.get(g.digest) : undefined;
-  if (g && gSig) {
-    const by = `${g.digest} signed as ${gSig.identities.join(', ')}`;
-    roots.set(`${g.repository}@${g.digest}`, { anchor: 'graph-data-signature', by });
-    chainTags.set(`${g.repository}:${g.tag}`, g.digest);
-    if (g.signatureDigest !== undefined) {
-      roots.set(`${g.repository}@${g.signatureDigest}`, { anchor: 'graph-data-signature', by });
-      if (g.signatureTag !== undefined) chainTags.set(`${g.repository}:${g.signatureTag}`, g.signatureDigest);
-    }
-  }
+  const { roots, chainTags } = chainRoots(t, add);
 
-  // Everything reached from the roots, by digest.
-  const reached = new Map<string, { anchor: Anchor; by: string }>(); // entry path → anchor
-  const walk = (
-    repository: string,
-    digest: string,
-    a: { anchor: Anchor; by: string },
-    depth: number,
-  ): void => {
-    const mpath = manifestEntryPath(repository, digest);
-    const bpath = blobEntryPath(repository, digest);
-    if (reached.has(mpath) || depth > 4) return;
-    reached.set(mpath, a);
-    reached.set(bpath, a);
-    const bytes = t.manifestBytes(bpath);
-    if (bytes === undefined) return; // reported by the completeness checks
-    try {
-      const m = parseManifest(bytes);
-      for (const d of [...(m.config ? [m.config.digest] : []), ...m.layers.map((l) => l.digest)]) {
-        reached.set(blobEntryPath(repository, d), a);
-      }
-      for (const c of m.manifests) walk(repository, c.digest, a, depth + 1);
-    } catch (err) {
-      add({ code: 'E_MANIFEST_INVALID', entry: bpath, message: `${bpath}: ${messageOf(err)}` });
-    }
-  };
-  for (const [key, a] of roots) {
-    const at = key.indexOf('@');
-    walk(key.slice(0, at), key.slice(at + 1), a, 0);
-  }
+  const reached = reachable(t, roots, add);
 
   const fallback: Anchor = indexSigned ? 'bundle-signature' : t.allowUnsigned ? 'unsigned' : 'none';
   const indexBy = indexSigned ? `bundle.json.asc (key ${t.indexSignature.keyId ?? '?'})` : undefined;
@@ -312,4 +181,160 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
     }
   }
   return report;
+}
+
+/** Strings that are printed and put into commands must fit their grammar. */
+function checkGrammar(index: BundleIndex, add: (p: Problem) => void): void {
+  if (index.release !== undefined) {
+    const r = index.release;
+    if (!VERSION.test(r.version)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `release version ${JSON.stringify(r.version)} is not a version (x.y.z[-pre][+build])`,
+      });
+    }
+    if (!isTag(r.tag) || !ARCH.test(r.architecture)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `release tag ${JSON.stringify(r.tag)} or architecture ${JSON.stringify(r.architecture)} is not valid`,
+      });
+    }
+  }
+  for (const img of index.images) {
+    for (const tag of img.tags) {
+      if (!isTag(tag)) {
+        add({
+          code: 'E_BUNDLE_INVALID',
+          file: 'bundle.json',
+          message: `image ${JSON.stringify(img.name)} has an invalid tag ${JSON.stringify(tag)}`,
+        });
+      }
+    }
+    if (!/^[^\s/]+(\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+$/.test(img.source)) {
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        message: `image ${JSON.stringify(img.name)}: source ${JSON.stringify(img.source)} is not <registry>/<repository> (mirror configuration names repositories, never whole registries)`,
+      });
+    }
+  }
+}
+
+type Roots = Map<string, { anchor: Anchor; by: string }>;
+
+/**
+ * The roots: `repository@digest` → anchor for the signed release, its components and
+ * the signed graph-data images; `repository:tag` → the digest the chain says it names.
+ */
+function chainRoots(
+  t: TrustInput,
+  add: (p: Problem) => void,
+): { roots: Roots; chainTags: Map<string, string> } {
+  const { index } = t;
+  const roots: Roots = new Map();
+  const chainTags = new Map<string, string>();
+  const mismatch = (p: Omit<Problem, 'code'>): void => add({ code: 'E_TRUST_MISMATCH', ...p });
+  // Roots from release signatures.
+  const rel = index.release;
+  const relSig = rel ? t.signed.get(rel.digest) : undefined;
+  if (rel && relSig) {
+    const by = `${rel.digest} signed as ${relSig.identities.join(', ')}`;
+    if (!relSig.identities.some((id) => identityTag(id) === rel.tag)) {
+      mismatch({
+        digest: rel.digest,
+        entry: manifestEntryPath(rel.repository, rel.tag),
+        message: `the release is presented as ${rel.tag}, but its signatures name ${relSig.identities.join(', ')}`,
+      });
+    }
+    roots.set(`${rel.repository}@${rel.digest}`, { anchor: 'release-signature', by });
+    chainTags.set(`${rel.repository}:${rel.tag}`, rel.digest);
+    if (t.release) {
+      if (t.release.version !== rel.version) {
+        mismatch({
+          digest: rel.digest,
+          message: `bundle.json says release ${rel.version}, its signed payload says ${t.release.version}`,
+        });
+      }
+      for (const c of t.release.components) {
+        const key = `${rel.repository}@${c.image.digest}`;
+        if (!roots.has(key))
+          roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
+        try {
+          chainTags.set(
+            `${rel.repository}:${componentTag(t.release.version, rel.architecture, c.name)}`,
+            c.image.digest,
+          );
+        } catch {
+          // a name that makes no valid tag names no tag
+        }
+      }
+      for (const img of index.images) {
+        const c = t.release.components.find(
+          (x) => x.image.digest === img.digest && img.repository === rel.repository,
+        );
+        const want = c ? `${c.image.registry}/${c.image.repository}` : undefined;
+        if (c && want !== img.source) {
+          mismatch({
+            digest: img.digest,
+            message: `image ${img.name}: bundle.json says it comes from ${img.source}, the signed image-references say ${want ?? ''}`,
+          });
+        }
+      }
+    }
+  } else if (rel) {
+    add({
+      code: 'E_UNANCHORED',
+      digest: rel.digest,
+      message: `release ${rel.version} (${rel.digest}) has no signature that verifies with the release keyring`,
+    });
+  }
+  const g = index.graphData;
+  const gSig = g ? t.signed.get(g.digest) : undefined;
+  if (g && gSig) {
+    const by = `${g.digest} signed as ${gSig.identities.join(', ')}`;
+    roots.set(`${g.repository}@${g.digest}`, { anchor: 'graph-data-signature', by });
+    chainTags.set(`${g.repository}:${g.tag}`, g.digest);
+    if (g.signatureDigest !== undefined) {
+      roots.set(`${g.repository}@${g.signatureDigest}`, { anchor: 'graph-data-signature', by });
+      if (g.signatureTag !== undefined) chainTags.set(`${g.repository}:${g.signatureTag}`, g.signatureDigest);
+    }
+  }
+
+  return { roots, chainTags };
+}
+
+/** Every entry path reached from the roots by digest, with the anchor that reaches it. */
+function reachable(t: TrustInput, roots: Roots, add: (p: Problem) => void): Roots {
+  const reached: Roots = new Map(); // entry path → anchor
+  const walk = (
+    repository: string,
+    digest: string,
+    a: { anchor: Anchor; by: string },
+    depth: number,
+  ): void => {
+    const mpath = manifestEntryPath(repository, digest);
+    const bpath = blobEntryPath(repository, digest);
+    if (reached.has(mpath) || depth > 4) return;
+    reached.set(mpath, a);
+    reached.set(bpath, a);
+    const bytes = t.manifestBytes(bpath);
+    if (bytes === undefined) return; // reported by the completeness checks
+    try {
+      const m = parseManifest(bytes);
+      for (const d of [...(m.config ? [m.config.digest] : []), ...m.layers.map((l) => l.digest)]) {
+        reached.set(blobEntryPath(repository, d), a);
+      }
+      for (const c of m.manifests) walk(repository, c.digest, a, depth + 1);
+    } catch (err) {
+      add({ code: 'E_MANIFEST_INVALID', entry: bpath, message: `${bpath}: ${messageOf(err)}` });
+    }
+  };
+  for (const [key, a] of roots) {
+    const at = key.indexOf('@');
+    walk(key.slice(0, at), key.slice(at + 1), a, 0);
+  }
+
+  return reached;
 }

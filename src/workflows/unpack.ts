@@ -7,8 +7,6 @@ import type { IndexSignatureState } from '../bundle/trust-chain.js';
 // The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
 import type { ApplyResult } from '../cluster/apply.js';
 import { planApply, type ApplyPlan } from '../cluster/allowed-objects.js';
-import type { KubeObject } from '../cluster/kube-object.js';
-import { mirrorConfig, toYaml } from '../cluster/mirror-config.js';
 import { BaleError, isBaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
 import { makeSafeDir, writeFileSafely } from '../layout/safe-write.js';
@@ -19,6 +17,7 @@ import { loadCredentials } from '../registry/credentials.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/keyring.js';
 import { shellCommand } from '../safe-text.js';
 import { verifyBundle, type VerifyReport } from './verify.js';
+import { generatedMirrorConfig, type OutputFile } from '../unpack/cluster-output.js';
 import { unpackToDir, type DirUnpackResult } from '../unpack/dir-unpack.js';
 import { destRepository, pushBundle, type Destination, type PushResult } from '../unpack/registry-push.js';
 
@@ -260,39 +259,6 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   }
   result.durationMs = Date.now() - started;
   return result;
-}
-
-interface OutputFile {
-  /** File name written in --manifests-to-dir. */
-  file: string;
-  /** Entry path in the bundle, or the generated file's name. */
-  source: string;
-  text: string;
-  objects: KubeObject[];
-  verifiedSignatures: boolean;
-  generated: boolean;
-}
-
-function generatedMirrorConfig(index: BundleIndex, dest: Destination, icsp: boolean): OutputFile[] {
-  const sources = index.images.map((img) => ({
-    source: img.source,
-    mirror: `${dest.registry}/${destRepository(dest, img.repository)}`,
-  }));
-  const config = mirrorConfig({ sources });
-  const out: OutputFile[] = [];
-  const add = (file: string, obj: object): void => {
-    out.push({
-      file,
-      source: file,
-      text: toYaml(obj),
-      objects: [obj as KubeObject],
-      verifiedSignatures: false,
-      generated: true,
-    });
-  };
-  add('imagedigestmirrorset.yaml', config.idms);
-  if (icsp) add('imagecontentsourcepolicy.yaml', config.icsp);
-  return out;
 }
 
 async function pushToMirror(
