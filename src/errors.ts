@@ -39,6 +39,9 @@ export type ErrorCode =
   | 'E_SIGNATURE_UNTRUSTED'
   | 'E_SIGNATURE_NONE'
   | 'E_KEYRING'
+  // trust: content no signature anchors, or content that contradicts its anchor
+  | 'E_UNANCHORED'
+  | 'E_TRUST_MISMATCH'
   // bundle
   | 'E_BUNDLE_INVALID'
   | 'E_BUNDLE_CORRUPT'
@@ -50,7 +53,8 @@ export type ErrorCode =
   | 'E_CATALOG_UNAVAILABLE'
   // cluster
   | 'E_CLUSTER'
-  | 'E_APPLY_CONFLICT';
+  | 'E_APPLY_CONFLICT'
+  | 'E_TAG_CONFLICT';
 
 export interface BaleErrorOptions {
   /** What the user can do about it, one sentence. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BaleError, messageOf } from '../errors.js';
+import { BaleError, isBaleError, messageOf } from '../errors.js';
+import { readSmallRegularFile } from './small-file.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { readFileChunks } from './file-chunks.js';
 
@@ -63,8 +63,10 @@ export async function readSha256Sums(dir: string): Promise<{ lines: SumLine[]; p
   const path = join(dir, SUMS_FILE);
   let raw: Buffer;
   try {
-    raw = await readFile(path);
+    // One read past the cap is enough to tell it is too large; a FIFO or device is refused at once.
+    raw = await readSmallRegularFile(path, MAX_SUMS_BYTES + 1, SUMS_FILE);
   } catch (err) {
+    if (isBaleError(err)) throw err;
     const code = (err as { code?: string }).code;
     throw new BaleError(
       code === 'ENOENT' ? 'E_BUNDLE_INCOMPLETE' : 'E_IO',

@@ -6,6 +6,7 @@ import { entryPathProblem, linkProblem } from './entry-path.js';
 import type { BundleEntryType } from './index-schema.js';
 import { tarEntryBytes } from './plan.js';
 import type { Problem } from './problem.js';
+import { StrictTarScanner } from './tar-strict.js';
 import { zstdDecompress } from './zstd-decompress.js';
 
 /** What the index says one volume entry (a whole entry or a part) is. */
@@ -66,10 +67,10 @@ export function maxVolumeBytes(expected: readonly ExpectedEntry[]): number {
 
 /**
  * Reads one volume (zstd → tar) without trusting it, checking every entry against the
- * index: safe path, allowed type, sane links, listed in the index for this volume,
- * no duplicates, size and sha256. Nothing is written to disk. Reading stops at the
- * first entry larger than the index says (never reading its body) and when the
- * decompressed stream passes `maxOutput`.
+ * index: strict tar (tar-strict.ts), safe path, allowed type, sane links, listed in the
+ * index for this volume, no duplicates, size and sha256. Nothing is written to disk.
+ * Reading stops at the first entry larger than the index says (never reading its body)
+ * and when the decompressed stream passes `maxOutput`.
  */
 export async function readVolume(
   source: AsyncIterable<Buffer | Uint8Array>,
@@ -100,9 +101,11 @@ export async function readVolume(
     what: volume,
     volume,
   });
+  const strict = new StrictTarScanner(volume);
   const feeding = (async () => {
     try {
       for await (const chunk of input) {
+        strict.push(chunk);
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
             const onClose = (): void => reject(new Error('extract closed'));
@@ -381,10 +384,7 @@ function digestOf(e: ExpectedEntry): { digest?: string } {
 }
 
 async function drain(stream: AsyncIterable<unknown>): Promise<void> {
-  const it = stream[Symbol.asyncIterator]();
-  while (!(await it.next()).done) {
-    // discard
-  }
+  for await (const _ of stream); // discard
 }
 
 function hintFor(code: string): string {

@@ -1,4 +1,5 @@
 import { BaleError, messageOf } from '../errors.js';
+import { safeText } from './safe-text.js';
 
 /** A command-line usage mistake: exit code 2. */
 export class UsageError extends BaleError {
@@ -22,10 +23,10 @@ export function formatError(err: unknown, debug: boolean, color = false): string
   const lines: string[] = [];
   const prefix = color ? '\x1b[1;31mbale: error:\x1b[0m' : 'bale: error:';
   if (err instanceof BaleError) {
-    lines.push(`${prefix} ${err.message} [${err.code}]`);
-    if (err.hint) lines.push(`  ${err.hint}`);
+    lines.push(`${prefix} ${safeText(err.message)} [${err.code}]`);
+    if (err.hint) lines.push(`  ${safeText(err.hint)}`);
   } else {
-    lines.push(`${prefix} ${messageOf(err)}`);
+    lines.push(`${prefix} ${safeText(messageOf(err))}`);
     lines.push('  This is unexpected; please report it with the output of the same command and --debug.');
   }
   if (debug && err instanceof Error) {

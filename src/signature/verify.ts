@@ -67,9 +67,17 @@ async function validAt(m: KeyMatch, date: Date): Promise<string | undefined> {
   }
 }
 
-async function checkV3(msg: SignedMessage, keyrings: readonly Keyring[]): Promise<CryptoResult> {
+async function checkV3(msg: SignedMessage, keyrings: readonly Keyring[], now: Date): Promise<CryptoResult> {
   const sig = parseV3Signature(msg.signature);
   const base = { keyId: sig.keyId, version: 3 as const };
+  // The same rule openpgp.js applies to v4 signatures: none from the future.
+  if (sig.created.getTime() > now.getTime()) {
+    return {
+      ok: false,
+      ...base,
+      reason: `signature creation time ${sig.created.toISOString()} is in the future`,
+    };
+  }
   if (msg.onePass !== undefined) {
     const opsKeyId = msg.onePass.subarray(4, 12).toString('hex').toUpperCase();
     if (msg.onePass.length !== 13 || opsKeyId !== sig.keyId) {
@@ -191,7 +199,7 @@ export async function verifySignature(
     const parsed = readSignedMessage(message);
     const version = parsed.signature[0];
     if (version === 3) {
-      crypto = await checkV3(parsed, keyrings);
+      crypto = await checkV3(parsed, keyrings, now);
     } else if (version === 4) {
       crypto = await checkV4(message, parsed, keyrings, now);
     } else {

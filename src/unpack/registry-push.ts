@@ -123,11 +123,26 @@ export async function pushBundle(o: {
   dest: Destination;
   concurrency: number;
   dryRun: boolean;
+  /** Re-point tags the mirror has at another digest (else E_TAG_CONFLICT before anything is pushed). */
+  overwrite?: boolean;
   progress: Progress;
   signal?: AbortSignal;
 }): Promise<PushResult> {
   const { client, progress, signal } = o;
   const repos = bundleRepositories(o.index, o.dest);
+  // Only the repositories of the bundle's images, under the destination prefix.
+  const imageRepos = new Set(o.index.images.map((i) => i.repository));
+  const stray = repos.filter((r) => !imageRepos.has(r.repository)).map((r) => r.repository);
+  if (stray.length > 0) {
+    throw new BaleError(
+      'E_BUNDLE_INVALID',
+      `the bundle has content under v2/ in ${stray.join(', ')}, which is no image's repository`,
+      {
+        hint: 'Nothing was pushed. This is not a bundle bale wrote; get an intact copy.',
+        details: { stray },
+      },
+    );
+  }
   const limit = pLimit(Math.max(1, o.concurrency));
   const result: PushResult = {
     registry: o.dest.registry,
@@ -143,6 +158,7 @@ export async function pushBundle(o: {
     images: [],
   };
 
+  const tagConflicts: string[] = [];
   // 1. What does the registry have already? Blobs, manifests and tags, all by HEAD.
   progress.phase('check destination', {
     items: repos.reduce((n, r) => n + r.blobs.length + r.manifests.length + r.tags.length, 0),
@@ -174,6 +190,8 @@ export async function pushBundle(o: {
       signal?.throwIfAborted();
       const head = await client.headManifest(r.dest, t.tag);
       if (head?.digest === t.digest) tagPresent.add(`${r.dest.repository}:${t.tag}`);
+      else if (head !== undefined)
+        tagConflicts.push(`${r.dest.repository}:${t.tag} is ${head.digest}, the bundle has ${t.digest}`);
       progress.advance(0, 1);
     }),
   ]);
@@ -186,6 +204,16 @@ export async function pushBundle(o: {
   } catch (err) {
     limit.clearQueue();
     throw err;
+  }
+  if (tagConflicts.length > 0 && !o.overwrite) {
+    throw new BaleError(
+      'E_TAG_CONFLICT',
+      `${tagConflicts.length} tag(s) in ${o.dest.registry} already name another image: ${tagConflicts.slice(0, 5).join('; ')}`,
+      {
+        hint: 'Nothing was pushed. Check what those tags hold; re-run with --overwrite to re-point them, or unpack under another --to prefix.',
+        details: { conflicts: tagConflicts },
+      },
+    );
   }
 
   // 2. Manifests to read from the volumes: those to push (as manifest or tag); in a dry

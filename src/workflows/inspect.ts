@@ -9,7 +9,7 @@ import { formatSize } from '../bundle/parse-size.js';
 import type { Problem } from '../bundle/problem.js';
 import type { Progress } from '../progress.js';
 import type { Keyring } from '../signature/index.js';
-import { verifyBundle } from './verify.js';
+import { verifyBundle, type TrustReport } from './verify.js';
 
 export interface InspectReport {
   dir: string;
@@ -44,7 +44,8 @@ export interface InspectReport {
   manifests: string[];
   totals: { images: number; volumes: number; bytes: number; entries: number };
   /** Deep only. */
-  verification?: { ok: boolean; problems: Problem[] };
+  /** deep only: the full verification, with the trust report (what anchors each item). */
+  verification?: { ok: boolean; problems: Problem[]; trust?: TrustReport };
 }
 
 export interface InspectOptions {
@@ -119,7 +120,7 @@ export async function inspectBundle(dir: string, opts: InspectOptions = {}): Pro
       ...(opts.keyrings ? { keyrings: opts.keyrings } : {}),
       ...(opts.progress ? { progress: opts.progress } : {}),
     });
-    report.verification = { ok: v.ok, problems: v.problems };
+    report.verification = { ok: v.ok, problems: v.problems, ...(v.trust ? { trust: v.trust } : {}) };
     const byPath = new Map(v.signatures.map((s) => [s.path, s]));
     for (const s of report.signatures) {
       const check = byPath.get(s.path);

@@ -1,24 +1,23 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { abortable } from '../abortable.js';
-import { readIndex } from '../bundle/bundle-index.js';
 import { acquireLock, type Lock, type LockOptions } from '../bundle/lock.js';
 import type { BundleIndex } from '../bundle/index-schema.js';
-import { readVolume } from '../bundle/volume-reader.js';
+import type { IndexSignatureState } from '../bundle/trust-chain.js';
 // The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
 import type { ApplyResult } from '../cluster/apply.js';
-import type { KubeObject } from '../cluster/kube-object.js';
-import { parseManifests } from '../cluster/manifests.js';
-import { mirrorConfig, toYaml } from '../cluster/mirror-config.js';
-import { BaleError } from '../errors.js';
+import { planApply, type ApplyPlan } from '../cluster/allowed-objects.js';
+import { BaleError, isBaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
+import { makeSafeDir, writeFileSafely } from '../layout/safe-write.js';
 import { isRepositoryPath } from '../registry/reference.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadCredentials } from '../registry/credentials.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/keyring.js';
-import { expectedEntries, verifyBundle, type VerifyReport } from './verify.js';
+import { shellCommand } from '../safe-text.js';
+import { verifyBundle, type VerifyReport } from './verify.js';
+import { generatedMirrorConfig, type OutputFile } from '../unpack/cluster-output.js';
 import { unpackToDir, type DirUnpackResult } from '../unpack/dir-unpack.js';
 import { destRepository, pushBundle, type Destination, type PushResult } from '../unpack/registry-push.js';
 
@@ -30,6 +29,10 @@ export interface UnpackOptions {
   /** Where to write the ConfigMaps and mirror configuration. */
   manifestsToDir: string;
   keyrings?: string[];
+  /** Keyrings for bundle.json.asc only (the packer's signature over the index). */
+  indexKeyrings?: string[];
+  /** Unpack content no signature anchors (said in the result and the progress). */
+  allowUnsigned?: boolean;
   registryConfig?: string;
   destTlsVerify?: boolean;
   caFile?: string;
@@ -54,6 +57,9 @@ export interface UnpackResult {
   dryRun: boolean;
   release?: { version: string; digest: string; mirror?: string };
   verify: { ok: boolean; problems: number };
+  trust?: { index: IndexSignatureState; unanchored: number; allowUnsigned: boolean };
+  /** Each object to apply, where it comes from and what applying it does (listed before applying). */
+  applyPlan?: (ApplyResult & { source: string })[];
   push?: PushResult & { retries: number };
   toDir?: DirUnpackResult;
   manifestsDir?: string;
@@ -104,28 +110,48 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     );
   }
   const keyrings = await loadKeyrings(o.keyrings);
+  const indexKeyrings = o.indexKeyrings?.length
+    ? await Promise.all(o.indexKeyrings.map((p) => loadKeyring(p)))
+    : undefined;
 
-  // 1. Verify everything first.
-  const report: VerifyReport = await verifyBundle(dir, { keyrings, progress });
-  if (!report.ok) {
+  // 1. Verify everything first; from here on only what was verified is acted on.
+  const report: VerifyReport = await verifyBundle(dir, {
+    keyrings,
+    indexKeyrings,
+    allowUnsigned: Boolean(o.allowUnsigned),
+    progress,
+  });
+  if (!report.ok || report.index === undefined) {
     const first = report.problems
       .slice(0, 5)
-      .map((p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message}`);
+      .map(
+        (p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message} [${p.code}]`,
+      );
     throw new BaleError(
       'E_VERIFY_FAILED',
       `the bundle in ${dir} failed verification (${report.problems.length} problem(s)): ${first.join('; ')}`,
       {
-        hint: 'Nothing was pushed or applied. Run bale verify for the full list; get an intact copy of the bundle.',
+        hint: 'Nothing was pushed or applied. Run bale verify for the full list; get an intact copy of the bundle, or give the right --keyring / --index-keyring (--allow-unsigned accepts unsigned content explicitly).',
         details: { problems: report.problems },
       },
     );
   }
-  const index = await readIndex(dir);
+  const index = report.index;
+  const indexSigned = report.trust?.index.state === 'signed';
 
   const result: UnpackResult = {
     ok: true,
     dryRun: Boolean(o.dryRun),
     verify: { ok: true, problems: 0 },
+    ...(report.trust
+      ? {
+          trust: {
+            index: report.trust.index,
+            unanchored: report.trust.unanchored,
+            allowUnsigned: Boolean(o.allowUnsigned),
+          },
+        }
+      : {}),
     manifestFiles: [],
     applied: [],
     conflicts: 0,
@@ -133,42 +159,42 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     nextSteps: [],
     durationMs: 0,
   };
+  if (report.trust && report.trust.unanchored > 0) {
+    progress.warn(
+      `${report.trust.unanchored} item(s) no signature anchors are unpacked because of --allow-unsigned`,
+    );
+  }
   if (index.release) result.release = { version: index.release.version, digest: index.release.digest };
 
+  // ConfigMaps and mirror configuration: the verified bytes, never re-read.
+  const files: OutputFile[] = (report.clusterFiles ?? [])
+    .filter((f) => f.listed)
+    .map((f) => ({
+      file: basename(f.path),
+      source: f.path,
+      text: f.text,
+      objects: f.kubeObjects,
+      verifiedSignatures: f.verifiedSignatures,
+      generated: false,
+    }));
+  if (dest) files.push(...generatedMirrorConfig(index, dest, Boolean(o.icsp)));
+  // What may be applied is decided before anything is pushed: a refusal changes nothing.
+  const plan = planApply(
+    files.map((f) => ({
+      file: f.source,
+      objects: f.objects,
+      verifiedSignatures: f.verifiedSignatures,
+      generated: f.generated,
+    })),
+    {
+      applyManifests: Boolean(o.applyManifests),
+      applySignatures: Boolean(o.applyReleaseImageSignature),
+      indexSigned,
+    },
+  );
   // 2. Push to the mirror registry.
   if (dest) {
-    const credentials = await loadCredentials({
-      registryConfig: o.registryConfig,
-      env: o.env,
-      homeDir: o.homeDir,
-    });
-    let retries = 0;
-    const client = new RegistryClient({
-      credentials,
-      tlsVerify: o.destTlsVerify ?? true,
-      caFile: o.caFile,
-      concurrency: o.concurrency ?? 8,
-      onRetry: (e) => {
-        retries++;
-        progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);
-      },
-    });
-    try {
-      const push = await pushBundle({
-        dir,
-        index,
-        client,
-        dest,
-        concurrency: o.concurrency ?? 8,
-        dryRun: Boolean(o.dryRun),
-        progress,
-        signal: o.signal,
-      });
-      result.push = { ...push, retries };
-    } finally {
-      if (o.signal?.aborted) await client.destroy();
-      else await client.close();
-    }
+    result.push = await pushToMirror(o, dir, index, dest, progress);
     if (index.release) {
       result.release = {
         version: index.release.version,
@@ -183,69 +209,130 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     result.toDir = await unpackToDir({ bundleDir: dir, index, dir: o.toDir, progress, signal: o.signal });
   }
 
-  // 4. ConfigMaps and mirror configuration.
-  const files = await collectConfigFiles(dir, index);
-  const objects: { file: string; text: string; objects: KubeObject[]; signature: boolean }[] = files.map(
-    (f) => ({
-      file: basename(f.path),
-      text: f.text,
-      objects: parseManifests(f.text, f.path),
-      signature: basename(f.path).startsWith('signature-'),
-    }),
-  );
-  if (dest) {
-    const sources = index.images.map((img) => ({
-      source: img.source,
-      mirror: `${dest.registry}/${destRepository(dest, img.repository)}`,
-    }));
-    const { idms, icsp } = mirrorConfig({ sources });
-    objects.push({
-      file: 'imagedigestmirrorset.yaml',
-      text: toYaml(idms),
-      objects: [idms as unknown as KubeObject],
-      signature: false,
-    });
-    if (o.icsp) {
-      objects.push({
-        file: 'imagecontentsourcepolicy.yaml',
-        text: toYaml(icsp),
-        objects: [icsp as unknown as KubeObject],
-        signature: false,
-      });
-    }
-  }
+  // 4. Write the ConfigMaps and mirror configuration.
   if (!o.dryRun) {
     const mdir = resolve(o.manifestsToDir);
-    await mkdir(mdir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw ioError(err, mdir);
+    await makeSafeDir(mdir).catch((err: NodeJS.ErrnoException) => {
+      throw isBaleError(err) ? err : ioError(err, mdir);
     });
-    for (const f of objects) {
-      const path = join(mdir, f.file);
-      const tmp = `${path}.tmp`;
-      await writeFile(tmp, f.text).catch((err: NodeJS.ErrnoException) => {
-        throw ioError(err, path);
+    const names = new Set<string>();
+    for (const f of files) {
+      if (names.has(f.file)) {
+        throw new BaleError('E_BUNDLE_INVALID', `two manifests would be written as ${f.file}`, {
+          hint: 'The bundle lists two files of the same name; this is not a bundle bale wrote.',
+        });
+      }
+      names.add(f.file);
+      const path = await writeFileSafely(mdir, f.file, f.text).catch((err: NodeJS.ErrnoException) => {
+        throw isBaleError(err) ? err : ioError(err, join(mdir, f.file));
       });
-      await rename(tmp, path);
       result.manifestFiles.push(path);
     }
     result.manifestsDir = mdir;
   }
 
   // 5. Apply to the cluster, after the images are in place.
-  const toApply = objects
-    .filter((f) => o.applyManifests || (o.applyReleaseImageSignature && f.signature))
-    .flatMap((f) => f.objects);
-  if (toApply.length > 0) {
-    progress.phase('apply', { items: toApply.length });
-    const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
-      import('../cluster/apply.js'),
-      import('../cluster/kube-client.js'),
-    ]);
-    const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
-    result.applied = await applyObjects(toApply, {
+  if (plan.objects.length > 0) {
+    await applyPlan(o, plan, result, progress);
+  }
+
+  // 6. What to do next (every word from the media shell-quoted).
+  if (result.toDir && index.release) {
+    result.nextSteps.push(
+      shellCommand([
+        'oc',
+        'image',
+        'mirror',
+        `--from-dir=${result.toDir.dir}`,
+        `file://openshift/release:${index.release.version}*`,
+        'REGISTRY/REPOSITORY',
+      ]),
+    );
+  }
+  if (result.release?.mirror) {
+    if (!o.applyManifests && !o.dryRun) {
+      result.nextSteps.push(shellCommand(['oc', 'apply', '-f', result.manifestsDir ?? o.manifestsToDir]));
+    }
+    result.nextSteps.push(
+      shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', result.release.mirror]),
+    );
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
+
+async function pushToMirror(
+  o: UnpackOptions,
+  dir: string,
+  index: BundleIndex,
+  dest: Destination,
+  progress: Progress,
+): Promise<PushResult & { retries: number }> {
+  const credentials = await loadCredentials({
+    registryConfig: o.registryConfig,
+    env: o.env,
+    homeDir: o.homeDir,
+  });
+  let retries = 0;
+  const client = new RegistryClient({
+    credentials,
+    tlsVerify: o.destTlsVerify ?? true,
+    caFile: o.caFile,
+    concurrency: o.concurrency ?? 8,
+    onRetry: (e) => {
+      retries++;
+      progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);
+    },
+  });
+  try {
+    const push = await pushBundle({
+      dir,
+      index,
+      client,
+      dest,
+      concurrency: o.concurrency ?? 8,
+      dryRun: Boolean(o.dryRun),
+      overwrite: Boolean(o.overwrite),
+      progress,
+      signal: o.signal,
+    });
+    return { ...push, retries };
+  } finally {
+    if (o.signal?.aborted) await client.destroy();
+    else await client.close();
+  }
+}
+
+/** Lists every object with what would happen to it, then applies them. */
+async function applyPlan(
+  o: UnpackOptions,
+  plan: ApplyPlan,
+  result: UnpackResult,
+  progress: Progress,
+): Promise<void> {
+  progress.phase('apply', { items: plan.objects.length });
+  const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
+    import('../cluster/apply.js'),
+    import('../cluster/kube-client.js'),
+  ]);
+  const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
+  const preview = await applyObjects(plan.objects, {
+    kubeConfig,
+    overwrite: Boolean(o.overwrite),
+    dryRun: true,
+  });
+  preview.forEach((r, i) => {
+    const what = r.action === 'would-create' ? 'create' : r.action === 'would-update' ? 'update' : r.action;
+    progress.info(`to apply: ${plan.sources[i] ?? r.kind}: ${what}`);
+  });
+  result.applyPlan = preview.map((r, i) => ({ ...r, source: plan.sources[i] ?? '' }));
+  if (o.dryRun) {
+    result.applied = preview;
+  } else {
+    result.applied = await applyObjects(plan.objects, {
       kubeConfig,
       overwrite: Boolean(o.overwrite),
-      dryRun: Boolean(o.dryRun),
+      dryRun: false,
       onResult: (r) => {
         progress.advance(0, 1);
         if (r.action === 'conflict')
@@ -255,25 +342,10 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
         if (r.action === 'error') progress.warn(`${r.kind} ${r.name}: ${r.message ?? 'apply failed'}`);
       },
     });
-    result.conflicts = result.applied.filter((r) => r.action === 'conflict').length;
-    result.applyErrors = result.applied.filter((r) => r.action === 'error').length;
-    if (applyFailed(result.applied)) result.ok = false;
   }
-
-  // 6. What to do next.
-  if (result.toDir && index.release) {
-    result.nextSteps.push(
-      `oc image mirror --from-dir=${result.toDir.dir} 'file://openshift/release:${index.release.version}*' REGISTRY/REPOSITORY`,
-    );
-  }
-  if (result.release?.mirror) {
-    if (!o.applyManifests && !o.dryRun) {
-      result.nextSteps.push(`oc apply -f ${result.manifestsDir ?? o.manifestsToDir}`);
-    }
-    result.nextSteps.push(`oc adm upgrade --allow-explicit-upgrade --to-image ${result.release.mirror}`);
-  }
-  result.durationMs = Date.now() - started;
-  return result;
+  result.conflicts = result.applied.filter((r) => r.action === 'conflict').length;
+  result.applyErrors = result.applied.filter((r) => r.action === 'error').length;
+  if (applyFailed(result.applied)) result.ok = false;
 }
 
 function parseDestination(to: string): Destination {
@@ -295,27 +367,4 @@ function parseDestination(to: string): Destination {
 async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
   const list = paths?.length ? paths : [defaultKeyringPath()];
   return Promise.all(list.map((p) => loadKeyring(p)));
-}
-
-/** The small files under config/ and manifests/ (ConfigMaps etc.), read from the volumes. */
-async function collectConfigFiles(
-  dir: string,
-  index: BundleIndex,
-): Promise<{ path: string; text: string }[]> {
-  const wanted = new Set(index.manifests);
-  const found = new Map<string, string>();
-  const volumes = new Set(index.entries.filter((e) => wanted.has(e.path)).map((e) => e.volume ?? ''));
-  for (const volume of index.volumes.map((v) => v.name).filter((v) => volumes.has(v))) {
-    await readVolume(createReadStream(join(dir, volume)), {
-      volume,
-      expected: expectedEntries(index, volume),
-      onEntry: async (e, content) => {
-        if (!content || !wanted.has(e.path)) return;
-        const chunks: Buffer[] = [];
-        for await (const c of content) chunks.push(c as Buffer);
-        found.set(e.path, Buffer.concat(chunks).toString('utf8'));
-      },
-    });
-  }
-  return index.manifests.filter((p) => found.has(p)).map((p) => ({ path: p, text: found.get(p) ?? '' }));
 }

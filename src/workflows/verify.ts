@@ -10,38 +10,41 @@
  * bundle.json.asc). With `volumes`, only those volumes and their entries are checked.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from '../bundle/bundle-index.js';
-import { blobEntryPath, manifestEntryPath, parseV2Path } from '../bundle/entry-path.js';
+import { readClusterFiles, type VerifiedClusterFile } from '../bundle/cluster-files.js';
+import { checkComplete, MAX_SMALL_CONTENT } from '../bundle/completeness.js';
 import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
 import type { Problem } from '../bundle/problem.js';
+import { readBundleRelease } from '../bundle/release-references.js';
 import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from '../bundle/sha256sums.js';
+import { checkSignatures, type SignatureResult } from '../bundle/signature-checks.js';
+import { computeTrust, type TrustReport } from '../bundle/trust-chain.js';
 import { expectedEntries } from '../bundle/expected-entries.js';
 import { readVolume } from '../bundle/volume-reader.js';
 import { readFileChunks } from '../bundle/file-chunks.js';
+import { MAX_ASC_BYTES } from '../bundle/signature-checks.js';
+import { readSmallRegularFile } from '../bundle/small-file.js';
 import { sha256Hex } from '../digest.js';
-import { BaleError, isBaleError, messageOf } from '../errors.js';
+import { isBaleError, messageOf } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
-import { parseManifest } from '../registry/manifest.js';
-import {
-  defaultKeyringPath,
-  loadKeyring,
-  parseSignatureConfigMap,
-  verifyDetached,
-  verifySignature,
-  type Keyring,
-  type SignatureCheck,
-} from '../signature/index.js';
+import type { ReleaseInfo } from '../release/parse-release.js';
+import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/index.js';
 
 export type { Problem } from '../bundle/problem.js';
 
-/** Manifests, signatures and config files larger than this are not read into memory. */
-export const MAX_SMALL_CONTENT = 4 * 1024 * 1024;
+export { MAX_SMALL_CONTENT } from '../bundle/completeness.js';
+export type { SignatureResult } from '../bundle/signature-checks.js';
+export type { TrustReport } from '../bundle/trust-chain.js';
 
 export interface VerifyOptions {
-  /** Keyrings for signatures; default: bale's Red Hat release key. */
+  /** Release keyrings (release and graph-data signatures); default: bale's Red Hat release key. */
   keyrings?: Keyring[];
+  /** Keyrings for bundle.json.asc only; without them the bundle signature is not checked. */
+  indexKeyrings?: Keyring[];
+  /** Accept content no signature anchors (reported as such, not as a problem). */
+  allowUnsigned?: boolean;
   /** Check only these volumes (names as in bundle.json); skips completeness and signatures. */
   volumes?: string[];
   progress?: Progress;
@@ -49,14 +52,6 @@ export interface VerifyOptions {
   ignore?: string[];
   /** Time for signature expiry checks. */
   now?: Date;
-}
-
-export interface SignatureResult extends SignatureCheck {
-  /** Entry path (`signatures/…`, `config/…`) or `bundle.json.asc`. */
-  path: string;
-  kind: 'release' | 'graph-data' | 'configmap' | 'index';
-  /** The digest the signature should sign (unset for bundle.json.asc). */
-  expectedDigest?: string;
 }
 
 export interface VerifyReport {
@@ -74,6 +69,12 @@ export interface VerifyReport {
   signatures: SignatureResult[];
   /** The index, when it could be read. */
   index?: BundleIndex;
+  /** What anchors each image, tag and cluster object (a full verify only). */
+  trust?: TrustReport;
+  /** The files under config/ and manifests/ as verified (text and objects), for unpack. */
+  clusterFiles?: VerifiedClusterFile[];
+  /** The release payload as read from the bundle. */
+  release?: ReleaseInfo;
 }
 
 export { expectedEntries } from '../bundle/expected-entries.js';
@@ -106,11 +107,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   let rawIndex: Buffer | undefined;
   let index: BundleIndex | undefined;
   try {
-    const st = await stat(join(dir, INDEX_FILE));
-    if (!st.isFile()) throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is not a regular file`);
-    if (st.size > MAX_INDEX_BYTES)
-      throw new BaleError('E_BUNDLE_INVALID', `${INDEX_FILE} is ${st.size} bytes, too large`);
-    rawIndex = await readFile(join(dir, INDEX_FILE));
+    rawIndex = await readSmallRegularFile(join(dir, INDEX_FILE), MAX_INDEX_BYTES, INDEX_FILE);
     report.checked.files++;
     index = parseIndex(rawIndex, INDEX_FILE);
     report.index = index;
@@ -162,8 +159,10 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     const asc = sums.get(INDEX_SIGNATURE_FILE);
     if (asc !== undefined) {
       try {
-        const h = await hashFile(join(dir, INDEX_SIGNATURE_FILE));
-        if (h.sha256 !== asc) {
+        const h = sha256Hex(
+          await readSmallRegularFile(join(dir, INDEX_SIGNATURE_FILE), MAX_ASC_BYTES, INDEX_SIGNATURE_FILE),
+        );
+        if (h !== asc) {
           add({
             code: 'E_BUNDLE_CORRUPT',
             file: INDEX_SIGNATURE_FILE,
@@ -353,7 +352,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
       }
     }
     checkComplete(idx, content, tooLarge, report, add);
-    await checkSignatures(dir, idx, rawIndex, content, opts, report, add);
+    await checkTrust(dir, idx, rawIndex, content, tooLarge, opts, report, add);
   }
   return finish();
 
@@ -373,127 +372,12 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   }
 }
 
-function checkComplete(
-  index: BundleIndex,
-  content: Map<string, Buffer>,
-  tooLarge: Set<string>,
-  report: VerifyReport,
-  add: (p: Problem) => void,
-): void {
-  const byPath = new Map(index.entries.map((e) => [e.path, e]));
-  const has = (path: string): boolean => byPath.has(path);
-  for (const e of index.entries) {
-    const at = parseV2Path(e.path);
-    if (at === undefined || at.kind !== 'manifests') continue;
-    if (e.type === 'symlink') {
-      report.checked.tags++;
-      const target = manifestEntryPath(at.repository, e.linkTarget ?? '');
-      if (!has(target)) {
-        add({
-          code: 'E_BUNDLE_INCOMPLETE',
-          volume: e.volume,
-          entry: e.path,
-          digest: e.linkTarget,
-          message: `tag ${e.path} points to ${e.linkTarget}, which is not in the bundle`,
-        });
-      }
-      continue;
-    }
-    if (e.type !== 'hardlink' || e.linkTarget === undefined) continue;
-    report.checked.manifests++;
-    const blob = e.linkTarget;
-    if (tooLarge.has(blob)) {
-      add({
-        code: 'E_TOO_LARGE',
-        volume: e.volume,
-        entry: e.path,
-        message: `manifest ${e.path} is larger than ${MAX_SMALL_CONTENT} bytes`,
-      });
-      continue;
-    }
-    const bytes = content.get(blob);
-    if (bytes === undefined) continue; // its blob has a problem of its own, already reported
-    let refs: { blobs: string[]; children: string[] };
-    try {
-      const m = parseManifest(bytes);
-      refs = {
-        blobs: [...(m.config ? [m.config.digest] : []), ...m.layers.map((l) => l.digest)],
-        children: m.manifests.map((c) => c.digest),
-      };
-    } catch (err) {
-      add({
-        code: 'E_MANIFEST_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        digest: at.name,
-        message: `${e.path}: ${messageOf(err)}`,
-      });
-      continue;
-    }
-    for (const d of refs.blobs) {
-      if (!has(blobEntryPath(at.repository, d))) {
-        add({
-          code: 'E_BUNDLE_INCOMPLETE',
-          volume: e.volume,
-          entry: e.path,
-          digest: d,
-          message: `manifest ${e.path} needs blob ${d}, which is not in the bundle (${blobEntryPath(at.repository, d)})`,
-        });
-      }
-    }
-    for (const d of refs.children) {
-      if (!has(manifestEntryPath(at.repository, d))) {
-        add({
-          code: 'E_BUNDLE_INCOMPLETE',
-          volume: e.volume,
-          entry: e.path,
-          digest: d,
-          message: `manifest list ${e.path} needs manifest ${d}, which is not in the bundle`,
-        });
-      }
-    }
-  }
-  // Everything the index names must be there.
-  const need = (repository: string, ref: string, what: string): void => {
-    const path = manifestEntryPath(repository, ref);
-    if (!has(path)) {
-      add({
-        code: 'E_BUNDLE_INCOMPLETE',
-        entry: path,
-        ...(ref.startsWith('sha256:') ? { digest: ref } : {}),
-        message: `${what} ${repository}:${ref} is not in the bundle (no ${path})`,
-      });
-    }
-  };
-  if (index.release) {
-    need(index.release.repository, index.release.digest, 'release image');
-    need(index.release.repository, index.release.tag, 'release tag');
-  }
-  for (const im of index.images) {
-    need(im.repository, im.digest, `image ${im.name}`);
-    for (const t of im.tags) need(im.repository, t, `tag of ${im.name}`);
-    for (const c of im.children ?? []) need(im.repository, c, `child manifest of ${im.name}`);
-  }
-  if (index.graphData) {
-    const g = index.graphData;
-    need(g.repository, g.digest, 'graph-data image');
-    need(g.repository, g.tag, 'graph-data tag');
-    if (g.signatureDigest !== undefined) need(g.repository, g.signatureDigest, 'graph-data signature image');
-    if (g.signatureTag !== undefined) need(g.repository, g.signatureTag, 'graph-data signature tag');
-  }
-}
-
-function signatureProblemCode(check: SignatureCheck): Problem['code'] {
-  return check.reason !== undefined && /not in the keyrings|expired|revoked/.test(check.reason)
-    ? 'E_SIGNATURE_UNTRUSTED'
-    : 'E_SIGNATURE_INVALID';
-}
-
-async function checkSignatures(
+async function checkTrust(
   dir: string,
   index: BundleIndex,
   rawIndex: Buffer | undefined,
   content: Map<string, Buffer>,
+  tooLarge: Set<string>,
   opts: VerifyOptions,
   report: VerifyReport,
   add: (p: Problem) => void,
@@ -507,140 +391,57 @@ async function checkSignatures(
       keyrings = [];
     }
   }
-  const byPath = new Map(index.entries.map((e) => [e.path, e]));
-  const verifyOptions = opts.now === undefined ? {} : { now: opts.now };
-  const releaseDigest = index.release?.digest;
-  let releaseSigned = false;
-
-  // Signature files: signatures/sha256=<hex>/signature-<N>; the digest is in the path.
-  const records = new Map<string, { kind: 'release' | 'graph-data'; keyId: string; identity: string }>();
-  for (const s of index.signatures)
-    records.set(s.path, { kind: 'release', keyId: s.keyId, identity: s.identity });
-  for (const s of index.graphData?.signatures ?? [])
-    records.set(s.path, { kind: 'graph-data', keyId: s.keyId, identity: s.identity });
-  for (const e of index.entries) {
-    if (!e.path.startsWith('signatures/')) continue;
-    const m = /^signatures\/sha256=([a-f0-9]{64})\/signature-[1-9][0-9]*$/.exec(e.path);
-    if (!m) {
-      add({
-        code: 'E_BUNDLE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        message: `${e.path} is not signatures/sha256=<hex>/signature-<N>`,
-      });
-      continue;
-    }
-    const bytes = content.get(e.path);
-    if (bytes === undefined) continue; // reported with the entry
-    const digest = `sha256:${m[1] ?? ''}`;
-    const record = records.get(e.path);
-    const kind = record?.kind ?? (digest === index.graphData?.digest ? 'graph-data' : 'release');
-    const check = await verifySignature(bytes, keyrings, digest, verifyOptions);
-    report.checked.signatures++;
-    report.signatures.push({ ...check, path: e.path, kind, expectedDigest: digest });
-    if (!check.ok) {
-      add({
-        code: signatureProblemCode(check),
-        volume: e.volume,
-        entry: e.path,
-        digest,
-        message: `${e.path}: ${check.reason ?? 'does not verify'}`,
-      });
-      continue;
-    }
-    if (record !== undefined && (record.keyId !== check.keyId || record.identity !== check.identity)) {
-      add({
-        code: 'E_SIGNATURE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        digest,
-        message: `${e.path}: signed by ${check.keyId} for ${check.identity}, bundle.json says ${record.keyId} for ${record.identity}`,
-      });
-    }
-    if (digest === releaseDigest) releaseSigned = true;
+  const sigs = await checkSignatures({
+    dir,
+    index,
+    rawIndex,
+    content,
+    keyrings,
+    indexKeyrings: opts.indexKeyrings,
+    ...(opts.now ? { now: opts.now } : {}),
+    add,
+  });
+  for (const path of tooLarge) {
+    if (path.startsWith('signatures/'))
+      add({ code: 'E_TOO_LARGE', entry: path, message: `${path} is larger than ${MAX_SMALL_CONTENT} bytes` });
   }
-  for (const [path, r] of records) {
-    if (!byPath.has(path))
-      add({
-        code: 'E_BUNDLE_INVALID',
-        entry: path,
-        message: `bundle.json lists ${r.kind} signature ${path}, which is not an entry`,
-      });
-  }
-
-  // Signature ConfigMaps under config/.
-  for (const e of index.entries) {
-    if (!e.path.startsWith('config/')) continue;
-    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
-    if (!name.startsWith('signature-sha256-')) continue;
-    const bytes = content.get(e.path);
-    if (bytes === undefined) continue;
-    let parsed: { digest: string; signatures: Buffer[] };
+  report.signatures = sigs.results;
+  report.checked.signatures = sigs.results.length;
+  const clusterFiles = readClusterFiles({
+    index,
+    content,
+    tooLarge,
+    verifiedConfigMaps: sigs.verifiedConfigMaps,
+    add,
+  });
+  report.clusterFiles = clusterFiles;
+  if (index.release !== undefined && sigs.signed.has(index.release.digest)) {
     try {
-      parsed = parseSignatureConfigMap(bytes.toString('utf8'), e.path);
+      report.release = (await readBundleRelease(dir, index, (p) => content.get(p))).info;
     } catch (err) {
       add({
-        code: isBaleError(err) ? err.code : 'E_SIGNATURE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        message: messageOf(err),
-      });
-      continue;
-    }
-    if (releaseDigest !== undefined && parsed.digest !== releaseDigest) {
-      add({
-        code: 'E_SIGNATURE_INVALID',
-        volume: e.volume,
-        entry: e.path,
-        digest: parsed.digest,
-        message: `${e.path} holds signatures for ${parsed.digest}, but the release is ${releaseDigest}`,
-      });
-    }
-    for (const [i, sig] of parsed.signatures.entries()) {
-      const check = await verifySignature(sig, keyrings, parsed.digest, verifyOptions);
-      report.checked.signatures++;
-      const where = `${e.path} (signature ${i + 1})`;
-      report.signatures.push({ ...check, path: where, kind: 'configmap', expectedDigest: parsed.digest });
-      if (!check.ok) {
-        add({
-          code: signatureProblemCode(check),
-          volume: e.volume,
-          entry: e.path,
-          digest: parsed.digest,
-          message: `${where}: ${check.reason ?? 'does not verify'}`,
-        });
-      } else if (parsed.digest === releaseDigest) releaseSigned = true;
-    }
-  }
-  if (
-    index.release !== undefined &&
-    !releaseSigned &&
-    !report.problems.some((p) => p.code.startsWith('E_SIGNATURE'))
-  ) {
-    add({
-      code: 'E_SIGNATURE_NONE',
-      digest: index.release.digest,
-      message: `no signature in the bundle verifies the release ${index.release.version} (${index.release.digest})`,
-    });
-  }
-
-  // bundle.json.asc
-  let asc: string | undefined;
-  try {
-    asc = await readFile(join(dir, INDEX_SIGNATURE_FILE), 'utf8');
-  } catch {
-    asc = undefined;
-  }
-  if (asc !== undefined && rawIndex !== undefined) {
-    const check = await verifyDetached(rawIndex, asc, keyrings, verifyOptions);
-    report.checked.signatures++;
-    report.signatures.push({ ...check, path: INDEX_SIGNATURE_FILE, kind: 'index' });
-    if (!check.ok) {
-      add({
-        code: signatureProblemCode(check),
-        file: INDEX_SIGNATURE_FILE,
-        message: `${INDEX_SIGNATURE_FILE}: ${check.reason ?? 'does not verify'}`,
+        code: isBaleError(err) ? err.code : 'E_RELEASE_INVALID',
+        digest: index.release.digest,
+        message: `the release payload cannot be read, so its components are not anchored: ${messageOf(err)}`,
       });
     }
   }
+  // A bundle that already fails integrity or signature checks would list every item its
+  // damage cuts off from the chain: name the cause, not its consequences (the trust
+  // report still shows each item's anchor).
+  const failing = report.problems.length > 0;
+  report.trust = computeTrust(
+    {
+      index,
+      manifestBytes: (p) => content.get(p),
+      ...(report.release ? { release: report.release } : {}),
+      signed: sigs.signed,
+      clusterFiles,
+      indexSignature: sigs.index,
+      allowUnsigned: Boolean(opts.allowUnsigned),
+    },
+    (p) => {
+      if (!failing || p.code !== 'E_UNANCHORED') add(p);
+    },
+  );
 }

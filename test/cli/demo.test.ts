@@ -68,6 +68,10 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^Packed OpenShift 4\.18\.7/m);
     expect(out).toMatch(/^\$ bale verify \S+ --keyring \S+$/m);
     expect(out).toMatch(/^OK: /m);
+    // The trust report: bundle.json's signature state and each item's anchor.
+    expect(out).toMatch(/^Trust: bundle\.json is not signed/m);
+    expect(out).toMatch(/^ {2}image openshift\/release@sha256:[0-9a-f]{64}: release signature/m);
+    expect(out).toContain('Every image, tag and cluster object is anchored to a verified signature.');
     expect(out).toMatch(/^\$ \(cd \S+ && sha256sum -c SHA256SUMS\)$/m);
     expect(out).toMatch(/^volume-001\.tar\.zst: OK$/m);
     expect(out).toMatch(/^\$ bale inspect /m);

@@ -217,7 +217,7 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
     expect(index.manifests).toEqual([`config/signature-sha256-${fx.release.digest.slice(7, 23)}.yaml`]);
   });
 
-  it('--sign-key writes bundle.json.asc that bale verify --keyring accepts', async () => {
+  it('--sign-key writes bundle.json.asc that bale verify --index-keyring accepts', async () => {
     const keyring = await parseKeyring(await readFile(s.fx.keyringPath, 'utf8'), s.fx.keyringPath);
     const check = await verifyDetached(
       await readFile(join(bundle, 'bundle.json')),
@@ -226,11 +226,24 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
     );
     expect(check.ok).toBe(true);
     expect(check.keyId?.toUpperCase()).toBe(s.fx.keys[0]?.keyId.toUpperCase());
-    const r = await runBale(['verify', bundle, '--keyring', s.fx.keyringPath, '--json']);
+    const r = await runBale([
+      'verify',
+      bundle,
+      '--keyring',
+      s.fx.keyringPath,
+      '--index-keyring',
+      s.fx.keyringPath,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { ok: boolean; signatures: { kind: string; path: string }[] };
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      signatures: { kind: string; path: string; ok: boolean }[];
+      trust: { index: { state: string } };
+    };
     expect(report.ok).toBe(true);
-    expect(report.signatures.some((x) => x.path === 'bundle.json.asc')).toBe(true);
+    expect(report.signatures.some((x) => x.path === 'bundle.json.asc' && x.ok)).toBe(true);
+    expect(report.trust.index.state).toBe('signed');
   });
 
   it('--no-images carries only the ConfigMap and the signatures, and verifies', async () => {

@@ -382,6 +382,29 @@ describe('v3 signatures (made with a test key)', () => {
     expect(r.reason).toMatch(/not a valid signing key/);
   });
 
+  it('v3 and v4 alike: a signature created in the future is rejected', async () => {
+    const created = new Date(Date.now() + 3600_000);
+    const v3 = await verifySignature(makeV3Message({ signer: key, data: json, created }), [keyring], digest);
+    expect(v3.ok).toBe(false);
+    expect(v3.reason).toMatch(/in the future/);
+    const v4message = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: json }),
+      signingKeys: key,
+      date: created,
+      format: 'binary',
+    });
+    const v4 = await verifySignature(v4message, [keyring], digest);
+    expect(v4.ok).toBe(false);
+    expect(v4.reason).toMatch(/future/i);
+    // Both accepted when checked at a time after their creation.
+    const later = { now: new Date(created.getTime() + 60_000) };
+    expect(
+      (await verifySignature(makeV3Message({ signer: key, data: json, created }), [keyring], digest, later))
+        .ok,
+    ).toBe(true);
+    expect((await verifySignature(v4message, [keyring], digest, later)).ok).toBe(true);
+  });
+
   it('rejects a v3 signature by a revoked key', async () => {
     const sig = makeV3Message({ signer: key, data: json });
     const { publicKey: revoked } = await openpgp.revokeKey({ key, format: 'object' });

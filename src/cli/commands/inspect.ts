@@ -3,6 +3,8 @@ import YAML from 'yaml';
 import { inspectBundle, renderCsv, renderTable } from '../../workflows/inspect.js';
 import { renderer, stringList, withExamples, writeJson } from '../common.js';
 import { assertBundleDir } from './verify.js';
+import { safeLines } from '../safe-text.js';
+import { trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'csv'] as const;
@@ -57,8 +59,13 @@ export const inspectCommand: Command = {
       const ok = report.verification?.ok ?? true;
       if (format === 'json') writeJson(ctx, { ok, ...report });
       else if (format === 'yaml') ctx.stdout.write(YAML.stringify({ ok, ...report }));
-      else if (format === 'csv') ctx.stdout.write(renderCsv(report));
-      else ctx.stdout.write(renderTable(report));
+      else if (format === 'csv') ctx.stdout.write(safeLines(renderCsv(report)));
+      else {
+        // Strings from the media are shown with their control characters made visible.
+        ctx.stdout.write(safeLines(renderTable(report)));
+        const trust = report.verification?.trust;
+        if (trust) ctx.stdout.write(`${trustLines(trust).join('\n')}\n`);
+      }
       return ok ? 0 : 1;
     } finally {
       progress?.stop();

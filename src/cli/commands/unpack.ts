@@ -3,6 +3,7 @@ import { unpack } from '../../workflows/unpack.js';
 import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
+import { safeText } from '../safe-text.js';
 import type { Command } from './types.js';
 
 export const unpackCommand: Command = {
@@ -24,7 +25,18 @@ export const unpackCommand: Command = {
       .option('keyring', {
         type: 'array',
         string: true,
-        description: 'OpenPGP keyring for the signatures (repeatable). Default: Red Hat release key 2',
+        description:
+          'OpenPGP keyring for release and graph-data signatures (repeatable). Default: Red Hat release key 2',
+      })
+      .option('index-keyring', {
+        type: 'array',
+        string: true,
+        description:
+          'OpenPGP keyring for bundle.json.asc only (repeatable): content no release signature reaches is trusted when it verifies',
+      })
+      .option('allow-unsigned', {
+        type: 'boolean',
+        description: 'Unpack content no signature anchors (said in the output) instead of refusing',
       })
       .option('apply-release-image-signature', {
         type: 'boolean',
@@ -38,7 +50,11 @@ export const unpackCommand: Command = {
         type: 'boolean',
         description: 'Also write an ImageContentSourcePolicy (clusters before 4.13)',
       })
-      .option('overwrite', { type: 'boolean', description: 'Update cluster objects that exist and differ' })
+      .option('overwrite', {
+        type: 'boolean',
+        description:
+          'Update cluster objects that exist and differ; re-point mirror tags that name another digest',
+      })
       .option('dry-run', {
         type: 'boolean',
         description: 'Verify, then show what would be pushed and applied; change nothing',
@@ -69,6 +85,8 @@ export const unpackCommand: Command = {
       toDir: args['to-dir'] as string | undefined,
       manifestsToDir,
       keyrings: stringList(args.keyring),
+      indexKeyrings: stringList(args['index-keyring']),
+      allowUnsigned: Boolean(args['allow-unsigned']),
       registryConfig: args['registry-config'] as string | undefined,
       destTlsVerify: args['dest-tls-verify'] as boolean,
       caFile: args['ca-file'] as string | undefined,
@@ -87,15 +105,24 @@ export const unpackCommand: Command = {
     });
     progress.stop();
     const code = result.ok ? 0 : 1;
+    const out: string[] = [];
+    const finish = (): void => {
+      ctx.stdout.write(`${out.map(safeText).join('\n')}\n`);
+    };
     if (args.json) {
       writeJson(ctx, result);
       return code;
     }
-    const out: string[] = [];
     const rel = result.release;
     out.push(
       `${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`,
     );
+    if (result.trust) {
+      const t = result.trust;
+      out.push(
+        `  trust: bundle.json ${t.index.state === 'signed' ? `signed by key ${t.index.keyId ?? '?'}` : t.index.state === 'not-checked' ? 'signature not checked (no --index-keyring)' : 'not signed'}; ${t.unanchored === 0 ? 'everything anchored to a verified signature' : `${t.unanchored} unsigned item(s) accepted with --allow-unsigned`}`,
+      );
+    }
     const p = result.push;
     if (p) {
       if (result.dryRun) {
@@ -134,7 +161,7 @@ export const unpackCommand: Command = {
       out.push('Next steps:');
       for (const s of result.nextSteps) out.push(`  ${s}`);
     }
-    ctx.stdout.write(`${out.join('\n')}\n`);
+    finish();
     return code;
   },
 };

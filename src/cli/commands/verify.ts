@@ -5,6 +5,8 @@ import type { Problem } from '../../bundle/problem.js';
 import { verifyBundle } from '../../workflows/verify.js';
 import { renderer, stringList, withExamples, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { safeText, shellCommand } from '../safe-text.js';
+import { trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
 
 export const verifyCommand: Command = {
@@ -18,7 +20,17 @@ export const verifyCommand: Command = {
           type: 'array',
           string: true,
           description:
-            'OpenPGP keyring for the signatures and bundle.json.asc (repeatable). Default: Red Hat release key 2',
+            'OpenPGP keyring for release and graph-data signatures (repeatable). Default: Red Hat release key 2',
+        })
+        .option('index-keyring', {
+          type: 'array',
+          string: true,
+          description:
+            'OpenPGP keyring for bundle.json.asc only (repeatable): content no release signature reaches is trusted when it verifies',
+        })
+        .option('allow-unsigned', {
+          type: 'boolean',
+          description: 'Accept content no signature anchors (reported as unsigned) instead of failing',
         })
         .option('volume', {
           type: 'array',
@@ -43,38 +55,49 @@ export const verifyCommand: Command = {
     const started = Date.now();
     const progress = renderer(args, ctx);
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
+    const indexKeyrings = await Promise.all(stringList(args['index-keyring']).map((p) => loadKeyring(p)));
     const volumes = stringList(args.volume);
+    const allowUnsigned = Boolean(args['allow-unsigned']);
     const report = await verifyBundle(dir, {
       keyrings: keyrings.length ? keyrings : undefined,
+      indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
+      allowUnsigned,
       volumes: volumes.length ? volumes : undefined,
       progress,
     });
     progress.stop();
     if (args.json) {
-      const { index: _index, ...rest } = report;
-      writeJson(ctx, { ...rest, bundleDir: dir, durationMs: Date.now() - started });
+      const { index: _index, clusterFiles: _files, release: _release, ...rest } = report;
+      writeJson(ctx, { ...rest, allowUnsigned, bundleDir: dir, durationMs: Date.now() - started });
       return report.ok ? 0 : 1;
     }
     const c = report.checked;
+    const out: string[] = [];
     if (report.ok) {
-      ctx.stdout.write(
-        `OK: ${dir}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified, in ${formatDuration(Date.now() - started)}\n`,
+      out.push(
+        `OK: ${safeText(dir)}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified, in ${formatDuration(Date.now() - started)}`,
       );
       for (const s of report.signatures) {
-        ctx.stdout.write(
-          `  ${s.kind} signature ${s.path}: key ${s.keyId ?? '?'}${s.userId ? ` (${s.userId})` : ''}${s.identity ? ` for ${s.identity}` : ''}\n`,
+        out.push(
+          safeText(
+            `  ${s.kind} signature ${s.path}: key ${s.keyId ?? '?'}${s.userId ? ` (${s.userId})` : ''}${s.identity ? ` for ${s.identity}` : ''}`,
+          ),
         );
       }
-      ctx.stdout.write(
+      if (report.trust) out.push(...trustLines(report.trust));
+      out.push(
         volumes.length
-          ? `Checked ${volumes.join(', ')} only; run bale verify ${dir} without --volume once all volumes are there.\n`
-          : `Next: on the disconnected side, bale unpack ${dir} --to <mirror-registry>/<prefix> (it verifies again first).\n`,
+          ? `Checked ${volumes.join(', ')} only; run ${shellCommand(['bale', 'verify', dir])} without --volume once all volumes are there.`
+          : `Next: on the disconnected side, ${shellCommand(['bale', 'unpack', dir])} --to <mirror-registry>/<prefix> (it verifies again first).`,
       );
+      ctx.stdout.write(`${out.join('\n')}\n`);
       return 0;
     }
-    ctx.stdout.write(`FAILED: ${dir}: ${report.problems.length} problem(s)\n`);
-    for (const p of report.problems) ctx.stdout.write(`  ${describeProblem(p)}\n`);
-    ctx.stdout.write(`${problemAdvice(report.problems)}\n`);
+    out.push(`FAILED: ${safeText(dir)}: ${report.problems.length} problem(s)`);
+    for (const p of report.problems) out.push(`  ${safeText(describeProblem(p))}`);
+    if (report.trust) out.push(...trustLines(report.trust));
+    out.push(problemAdvice(report.problems));
+    ctx.stdout.write(`${out.join('\n')}\n`);
     return 1;
   },
 };
@@ -101,6 +124,7 @@ export function describeProblem(p: Problem): string {
 }
 
 const SIGNATURE_ONLY: ReadonlySet<string> = new Set([
+  'E_UNANCHORED',
   'E_SIGNATURE_UNTRUSTED',
   'E_SIGNATURE_NONE',
   'E_KEYRING',
@@ -110,8 +134,9 @@ const SIGNATURE_ONLY: ReadonlySet<string> = new Set([
 export function problemAdvice(problems: Problem[]): string {
   if (problems.length > 0 && problems.every((p) => SIGNATURE_ONLY.has(p.code))) {
     return (
-      'The content checks out, but no signature is from a key in the keyrings: give the key that signs your ' +
-      'releases with --keyring (bale verify-signature shows who signed a file).'
+      'The content checks out, but not all of it is anchored to a trusted signature: give the key that signs your ' +
+      'releases with --keyring, the key that signed bundle.json with --index-keyring, or accept unsigned content ' +
+      'explicitly with --allow-unsigned (bale verify-signature shows who signed a file).'
     );
   }
   return 'Do not unpack this bundle; get an intact copy (bale verify --volume NAME checks single volumes).';
