@@ -1,3 +1,4 @@
+import { parseRegistryTarget } from '../registry/registry-target.js';
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { abortable } from '../abortable.js';
@@ -10,7 +11,6 @@ import { planApply, type ApplyPlan } from '../cluster/allowed-objects.js';
 import { BaleError, isBaleError } from '../errors.js';
 import { ioError } from '../layout/dir-writer.js';
 import { makeSafeDir, writeFileSafely } from '../layout/safe-write.js';
-import { isRepositoryPath } from '../registry/reference.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadCredentials } from '../registry/credentials.js';
@@ -103,7 +103,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     // Still useful: verify, then write the ConfigMaps and say what to do next.
     progress.info('no --to, --to-dir or --apply-* given: verifying and writing the manifests only');
   }
-  const dest = o.to !== undefined ? parseDestination(o.to) : undefined;
+  const dest = o.to !== undefined ? parseRegistryTarget(o.to, '--to') : undefined;
   if (o.applyManifests && o.to === undefined) {
     progress.warn(
       '--apply-manifests without --to: there is no mirror configuration to apply, only the ConfigMaps',
@@ -346,22 +346,6 @@ async function applyPlan(
   result.conflicts = result.applied.filter((r) => r.action === 'conflict').length;
   result.applyErrors = result.applied.filter((r) => r.action === 'error').length;
   if (applyFailed(result.applied)) result.ok = false;
-}
-
-function parseDestination(to: string): Destination {
-  const t = to.replace(/^docker:\/\//, '').replace(/\/+$/, '');
-  const slash = t.indexOf('/');
-  const registry = slash < 0 ? t : t.slice(0, slash);
-  const prefix = slash < 0 ? '' : t.slice(slash + 1);
-  if (
-    !/^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?$/.test(registry) ||
-    (prefix && !isRepositoryPath(prefix))
-  ) {
-    throw new BaleError('E_USAGE', `--to ${JSON.stringify(to)} is not <registry>[/<prefix>]`, {
-      hint: 'For example --to mirror.example.com:5000 or --to mirror.example.com:5000/ocp4 (no tag, no digest).',
-    });
-  }
-  return { registry, prefix };
 }
 
 async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
