@@ -208,5 +208,5 @@ describe('secrets', () => {
     expect(await fileState(fx.reg.authFile)).toEqual(authBefore);
     expect(await fileState(dest.authFile)).toEqual(destAuthBefore);
     expect(await fileState(kubeconfig)).toEqual(kubeBefore);
-  });
+  }, 300_000); // some twenty bale runs: minutes on a loaded machine
 });
