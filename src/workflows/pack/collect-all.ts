@@ -1,11 +1,12 @@
 import pLimit from 'p-limit';
 import { parseReference } from '../../registry/reference.js';
 import { componentTag, releaseTag } from '../../release/arch.js';
-import { collectManifest, type CollectedImage } from '../../registry/manifest-tree.js';
+import type { CollectedImage } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
 import { gatherSignatures, type KeptSignature } from '../../signature/gather-signatures.js';
 import { resolveGraphData, type GraphDataSource } from '../../release/graph-data.js';
 import type { ResolvedRelease } from './resolve-release.js';
+import { collectFromSources } from './sources.js';
 
 export interface CollectedContent {
   images: CollectedImage[];
@@ -22,7 +23,8 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
   if (o.graphData) {
     ctx.progress.phase('graph-data');
     const gref = parseReference(o.graphData);
-    const gsrc = { registry: gref.registry, repository: gref.repository };
+    // The mirror that has the graph-data image (or its original) serves both its tags.
+    const { src: gsrc } = await collectFromSources(ctx, gref);
     const graph = await resolveGraphData(
       ctx.client,
       gsrc,
@@ -55,8 +57,7 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
   for (const spec of o.images ?? []) {
     ctx.signal?.throwIfAborted();
     const ref = parseReference(spec);
-    const src = { registry: ref.registry, repository: ref.repository };
-    const root = await collectManifest(ctx.client, src, ref.digest ?? ref.tag ?? 'latest');
+    const { src, root } = await collectFromSources(ctx, ref);
     out.images.push({ name: spec, src, repository: ref.repository, tags: ref.tag ? [ref.tag] : [], root });
   }
   return out;
@@ -79,8 +80,7 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     info.components.map((comp) =>
       limit(async () => {
         ctx.signal?.throwIfAborted();
-        const src = { registry: comp.image.registry, repository: comp.image.repository };
-        const root = await collectManifest(ctx.client, src, comp.image.digest);
+        const { src, root } = await collectFromSources(ctx, comp.image);
         ctx.progress.advance(0, 1);
         return {
           name: comp.name,

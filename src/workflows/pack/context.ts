@@ -8,6 +8,8 @@ import { defaultKeyringPath, loadKeyring, type Keyring } from '../../signature/k
 import { BlobFeed } from './blob-feed.js';
 import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from '../../registry/manifest-tree.js';
+import type { MirrorSources } from '../../registry/mirror-sources.js';
+import { loadPackMirrors } from './sources.js';
 import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;
@@ -23,6 +25,8 @@ export interface PackContext {
   to: string;
   stateDir: string;
   client: RegistryClient;
+  /** Mirror rules: where each image is looked for before (or instead of) the host it names. */
+  mirrors: MirrorSources;
   keyrings: Keyring[];
   /** Metadata blobs, kept in `.bale/blobs`. */
   stager: BlobStager;
@@ -47,6 +51,8 @@ export async function openContext(
     env: o.env,
     homeDir: o.homeDir,
   });
+  // Mirror files are read before any connection: a malformed one stops pack at once.
+  const mirrors = await loadPackMirrors(o);
   const client = new RegistryClient({
     credentials,
     tlsVerify: o.srcTlsVerify ?? true,
@@ -80,6 +86,7 @@ export async function openContext(
     to,
     stateDir,
     client,
+    mirrors,
     keyrings,
     stager,
     feed,

@@ -1,17 +1,13 @@
 import { BaleError } from '../../errors.js';
 import type { Repo } from '../../registry/client.js';
 import { parseManifest } from '../../registry/manifest.js';
-import { parseReference } from '../../registry/reference.js';
+import { formatReference, parseReference } from '../../registry/reference.js';
 import { releaseArchitecture } from '../../release/arch.js';
 import { parseRelease, type ReleaseInfo } from '../../release/parse-release.js';
 import { readReleasePayload } from '../../release/read-payload.js';
-import {
-  collectManifest,
-  pickPlatform,
-  readSmallBlob,
-  type ManifestNode,
-} from '../../registry/manifest-tree.js';
+import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
+import { collectFromSources } from './sources.js';
 
 export interface ResolvedRelease {
   repo: Repo;
@@ -26,9 +22,10 @@ export interface ResolvedRelease {
 export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease> {
   const { client, o, openStaged } = ctx;
   ctx.progress.phase('resolve release');
-  const ref = parseReference(o.release);
-  const repo: Repo = { registry: ref.registry, repository: ref.repository };
-  const root = await collectManifest(client, repo, ref.digest ?? ref.tag ?? 'latest');
+  // The pullspec may name a host the mirror rules send elsewhere: the winning source is read from.
+  const { src: repo, root, source: from } = await collectFromSources(ctx, parseReference(o.release));
+  if (from.kind === 'mirror')
+    ctx.progress.info(`release ${o.release} read from mirror ${formatReference(from.reference)}`);
   const image = pickPlatform(root);
   const manifest = parseManifest(image.bytes, image.mediaType);
   const lastLayer = manifest.layers.at(-1);
