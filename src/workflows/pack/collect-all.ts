@@ -1,5 +1,7 @@
 import pLimit from 'p-limit';
-import { parseReference } from '../../registry/reference.js';
+import { BaleError } from '../../errors.js';
+import { isBlocked } from '../../imageset/index.js';
+import { formatReference, parseReference, type ImageReference } from '../../registry/reference.js';
 import { componentTag, releaseTag } from '../../release/arch.js';
 import type { CollectedImage } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
@@ -54,11 +56,10 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
       });
     }
   }
-  for (const spec of o.images ?? []) {
+  for (const img of ctx.input.images) {
     ctx.signal?.throwIfAborted();
-    const ref = parseReference(spec);
-    const { src, root } = await collectFromSources(ctx, ref);
-    out.images.push({ name: spec, src, repository: ref.repository, tags: ref.tag ? [ref.tag] : [], root });
+    const { src, root } = await collectFromSources(ctx, img.reference);
+    out.images.push({ name: img.name, src, repository: img.repository, tags: img.tags, root });
   }
   return out;
 }
@@ -80,6 +81,7 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     info.components.map((comp) =>
       limit(async () => {
         ctx.signal?.throwIfAborted();
+        refuseBlocked(ctx, comp.name, comp.image);
         const { src, root } = await collectFromSources(ctx, comp.image);
         ctx.progress.advance(0, 1);
         return {
@@ -93,4 +95,20 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     ),
   );
   return [release, ...components];
+}
+
+/** A release cannot be carried without one of its components: a blocked one is an error. */
+function refuseBlocked(ctx: PackContext, name: string, ref: ImageReference): void {
+  const { set } = ctx.input;
+  const text = formatReference(ref);
+  const rule = set && isBlocked(set, text);
+  if (rule === undefined) return;
+  throw new BaleError(
+    'E_CONFIG',
+    `${set!.source}: blockedImages ${JSON.stringify(rule.pattern)} matches release component ${name} (${text}): the release cannot be carried without it`,
+    {
+      hint: 'Narrow the blockedImages expression so that it matches no component of the release.',
+      details: { file: set!.source, component: name },
+    },
+  );
 }

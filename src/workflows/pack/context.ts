@@ -10,6 +10,7 @@ import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from '../../registry/manifest-tree.js';
 import type { MirrorSources } from '../../registry/mirror-sources.js';
 import { loadPackMirrors } from './sources.js';
+import { readPackInput, type PackInput } from './input.js';
 import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;
@@ -19,6 +20,8 @@ export const DEFAULT_STAGING_WINDOW = 32 * MiB;
 /** What every phase of one pack shares: its options, the registry client, the blob stager. */
 export interface PackContext {
   o: PackOptions;
+  /** What to carry: the release and the other images (flags and `--config` merged). */
+  input: PackInput;
   progress: Progress;
   signal?: AbortSignal;
   /** The bundle directory (absolute). */
@@ -51,7 +54,8 @@ export async function openContext(
     env: o.env,
     homeDir: o.homeDir,
   });
-  // Mirror files are read before any connection: a malformed one stops pack at once.
+  // The image set and mirror files are read before any connection: a bad one stops pack at once.
+  const input = await readPackInput(o, progress);
   const mirrors = await loadPackMirrors(o);
   const client = new RegistryClient({
     credentials,
@@ -81,6 +85,7 @@ export async function openContext(
   };
   return {
     o,
+    input,
     progress,
     signal: o.signal,
     to,

@@ -2,7 +2,10 @@ import type { Progress } from '../../progress.js';
 import type { RegistriesConfLocations } from '../../registry/registries-conf.js';
 
 export interface PackOptions {
-  release: string;
+  /** Release pullspec; optional when `config` names the release. */
+  release?: string;
+  /** Image set file or thin-manifest directory (`--config`): see input.ts. */
+  config?: string;
   to: string;
   graphData?: string;
   images?: string[];
