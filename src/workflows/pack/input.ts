@@ -37,6 +37,11 @@ export interface PackInput {
 export async function readPackInput(o: PackOptions, progress: Progress): Promise<PackInput> {
   const set = o.config !== undefined ? await loadImageSetConfig(o.config) : undefined;
   if (set !== undefined) refuseUnsupported(set);
+  if (set?.graph === true) {
+    progress.warn(
+      `${set.source}: mirror.platform.graph: no channel is resolved, so there is no update graph to carry`,
+    );
+  }
   const release = pickRelease(o, set);
   const images: ExtraImage[] = [];
   const add = (img: ExtraImage): void => {
