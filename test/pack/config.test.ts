@@ -75,6 +75,7 @@ describe('bale pack --config', () => {
         'mirror:',
         '  platform:',
         '    architectures: [amd64]',
+        '    graph: true',
         `    release: ${s.fx.release.ref}`,
         '  additionalImages:',
         `  - name: ${s.reg.host}/tools/extra:1.0`,
