@@ -40,32 +40,39 @@ function clientOf(opts: MirroredSourceOptions, c: SourceCandidate): RegistryClie
 }
 
 /** Errors that end the search instead of moving on to the next source. */
-function isFatal(err: unknown, signal: AbortSignal | undefined): boolean {
+export function isFatal(err: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted === true) return true;
   return isBaleError(err, 'E_INTERRUPTED') || isBaleError(err, 'E_IO') || isBaleError(err, 'E_NO_SPACE');
 }
 
-function attemptOf(c: SourceCandidate, digest: string, err: unknown): SourceAttempt {
+/** The record of one failed source, for `noSourceError`. */
+export function attemptOf(c: SourceCandidate, digest: string | undefined, err: unknown): SourceAttempt {
   return {
-    reference: formatReference({ ...c.reference, digest }),
+    reference: formatReference(digest === undefined ? c.reference : { ...c.reference, digest }),
     kind: c.kind,
     code: isBaleError(err) ? err.code : 'E_UNEXPECTED',
     message: messageOf(err),
   };
 }
 
-function noSource(what: string, digest: string, attempts: SourceAttempt[], configured: boolean): BaleError {
+/** E_NO_SOURCE for `what` (`manifest`, `blob`, an image name) `ref`: every source tried and why it failed. */
+export function noSourceError(
+  what: string,
+  ref: string,
+  attempts: SourceAttempt[],
+  configured: boolean,
+): BaleError {
   const list = attempts.map((a) => `${a.reference} (${a.kind}: [${a.code}] ${a.message})`).join('; ');
   return new BaleError(
     'E_NO_SOURCE',
     attempts.length === 0
-      ? `${what} ${digest} has no source to try: its mirror configuration never contacts the original`
-      : `${what} ${digest} is in none of its sources: ${list}`,
+      ? `${what} ${ref} has no source to try: its mirror configuration never contacts the original`
+      : `${what} ${ref} is in none of its sources: ${list}`,
     {
       hint: configured
         ? 'Check the mirrors named above (is the content pushed there, are the credentials right?), or fix the mirror configuration.'
         : 'Tell bale where the content lives: --idms-file (ImageDigestMirrorSet), --icsp-file (ImageContentSourcePolicy) or --registries-conf (containers registries.conf mirror tables).',
-      details: { digest, attempts },
+      details: { digest: ref, attempts },
     },
   );
 }
@@ -92,7 +99,7 @@ export async function getManifestFromSources(
       attempts.push(attemptOf(c, digest, err));
     }
   }
-  throw noSource('manifest', digest, attempts, opts.configured);
+  throw noSourceError('manifest', digest, attempts, opts.configured);
 }
 
 /**
@@ -118,5 +125,5 @@ export async function openBlobFromSources(
       attempts.push(attemptOf(c, desc.digest, err));
     }
   }
-  throw noSource('blob', desc.digest, attempts, opts.configured);
+  throw noSourceError('blob', desc.digest, attempts, opts.configured);
 }

@@ -15,6 +15,7 @@ const COMMANDS = ['pack', 'verify', 'inspect', 'unpack', 'verify-signature', 'sn
 const OPTIONS: Record<string, string[]> = {
   pack: [
     '--release',
+    '--config',
     '--to',
     '--graph-data',
     '--image',
@@ -24,6 +25,9 @@ const OPTIONS: Record<string, string[]> = {
     '--sign-key',
     '--compression-level',
     '--verify-after-write',
+    '--idms-file',
+    '--icsp-file',
+    '--registries-conf',
     '--registry-config',
     '--src-tls-verify',
     '--ca-file',
@@ -184,7 +188,13 @@ describe('usage errors', () => {
     const r = await runBale(['pack', '--json']);
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout) as { error: { message: string } };
-    expect(doc.error.message).toMatch(/release/);
+    expect(doc.error.message).toMatch(/\bto\b/);
+    // --release is optional with --config; with neither, the usage error names both.
+    const none = await runBale(['pack', '--to', '/nonexistent-bale-dir/b', '--json']);
+    expect(none.code).toBe(2);
+    expect((JSON.parse(none.stdout) as { error: { message: string } }).error.message).toMatch(
+      /--release, or --config/,
+    );
   });
 
   it('a stack trace only with --debug', async () => {

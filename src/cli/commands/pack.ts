@@ -1,6 +1,7 @@
 import { parseSize } from '../../bundle/parse-size.js';
 import { isBaleError } from '../../errors.js';
 import { parseReference } from '../../registry/reference.js';
+import { defaultRegistriesConfLocations } from '../../registry/registries-conf.js';
 import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
 import { UsageError } from '../errors.js';
 import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
@@ -14,8 +15,12 @@ export const packCommand: Command = {
     registryOptions(y, 'src')
       .option('release', {
         type: 'string',
-        demandOption: true,
-        description: 'Release image pullspec (tag or digest)',
+        description: 'Release image pullspec (tag or digest); optional when --config names the release',
+      })
+      .option('config', {
+        type: 'string',
+        description:
+          'Image set: an oc-mirror ImageSetConfiguration, a promoter manifest, or a thin-manifest directory (see "Image sets")',
       })
       .option('to', {
         type: 'string',
@@ -59,6 +64,22 @@ export const packCommand: Command = {
         description:
           'zstd level for the volumes, 1-19 (layers are gzip already: higher levels cost time, not bytes)',
       })
+      .option('idms-file', {
+        type: 'array',
+        string: true,
+        description:
+          'ImageDigestMirrorSet YAML: mirrors to read content from by digest, original last (repeatable)',
+      })
+      .option('icsp-file', {
+        type: 'array',
+        string: true,
+        description: 'ImageContentSourcePolicy YAML, read as --idms-file (repeatable)',
+      })
+      .option('registries-conf', {
+        type: 'string',
+        description:
+          'containers registries.conf whose [[registry.mirror]] tables to use. Default: the usual locations',
+      })
       .option('verify-after-write', {
         type: 'boolean',
         description: 'Read every volume back and verify it after writing',
@@ -71,10 +92,17 @@ export const packCommand: Command = {
         '$0 pack --release quay.io/openshift-release-dev/ocp-release@sha256:… --graph-data quay.io/openshift/graph-data:latest --to ./bundle --volume-size 700MiB',
         'With the update graph, in CD-sized volumes',
       )
-      .example('$0 pack --release REF --to ./sig-only --no-images', 'Carry only the release signature'),
+      .example('$0 pack --config imageset-config.yaml --to ./bundle', 'Pack what an image set names')
+      .example(
+        '$0 pack --release mirror.example.com:5000/ocp/release:4.18.1-x86_64 --idms-file idms.yaml --to ./bundle',
+        'Pack from your own mirror while image-references name quay.io',
+      ),
   handler: async (args, ctx) => {
     // A malformed pullspec on the command line is a usage error (exit 2), caught before any work.
-    checkReference('--release', String(args.release));
+    if (args.release === undefined && args.config === undefined) {
+      throw new UsageError('give --release, or --config with an image set that names the release');
+    }
+    if (args.release !== undefined) checkReference('--release', String(args.release));
     if (args['graph-data'] !== undefined) checkReference('--graph-data', String(args['graph-data']));
     for (const image of stringList(args.image)) checkReference('--image', image);
     const concurrency = Number(args.concurrency);
@@ -92,7 +120,8 @@ export const packCommand: Command = {
     const progress = renderer(args, ctx);
     try {
       const result = await pack({
-        release: String(args.release),
+        release: args.release as string | undefined,
+        config: args.config as string | undefined,
         to: String(args.to),
         graphData: args['graph-data'] as string | undefined,
         images: stringList(args.image),
@@ -100,6 +129,12 @@ export const packCommand: Command = {
         signatureStores: stringList(args['signature-store']),
         keyrings: stringList(args.keyring),
         registryConfig: args['registry-config'] as string | undefined,
+        idmsFiles: stringList(args['idms-file']),
+        icspFiles: stringList(args['icsp-file']),
+        registriesConf:
+          args['registries-conf'] !== undefined
+            ? { path: String(args['registries-conf']) }
+            : defaultRegistriesConfLocations(ctx.homeDir),
         srcTlsVerify: args['src-tls-verify'] as boolean,
         caFile: args['ca-file'] as string | undefined,
         volumeSize: parseSize(String(args['volume-size']), '--volume-size'),

@@ -1,11 +1,14 @@
 import pLimit from 'p-limit';
-import { parseReference } from '../../registry/reference.js';
+import { BaleError } from '../../errors.js';
+import { isBlocked } from '../../imageset/index.js';
+import { formatReference, parseReference, type ImageReference } from '../../registry/reference.js';
 import { componentTag, releaseTag } from '../../release/arch.js';
-import { collectManifest, type CollectedImage } from '../../registry/manifest-tree.js';
+import type { CollectedImage } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
 import { gatherSignatures, type KeptSignature } from '../../signature/gather-signatures.js';
 import { resolveGraphData, type GraphDataSource } from '../../release/graph-data.js';
 import type { ResolvedRelease } from './resolve-release.js';
+import { collectFromSources } from './sources.js';
 
 export interface CollectedContent {
   images: CollectedImage[];
@@ -22,7 +25,8 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
   if (o.graphData) {
     ctx.progress.phase('graph-data');
     const gref = parseReference(o.graphData);
-    const gsrc = { registry: gref.registry, repository: gref.repository };
+    // The mirror that has the graph-data image (or its original) serves both its tags.
+    const { src: gsrc } = await collectFromSources(ctx, gref);
     const graph = await resolveGraphData(
       ctx.client,
       gsrc,
@@ -52,12 +56,10 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
       });
     }
   }
-  for (const spec of o.images ?? []) {
+  for (const img of ctx.input.images) {
     ctx.signal?.throwIfAborted();
-    const ref = parseReference(spec);
-    const src = { registry: ref.registry, repository: ref.repository };
-    const root = await collectManifest(ctx.client, src, ref.digest ?? ref.tag ?? 'latest');
-    out.images.push({ name: spec, src, repository: ref.repository, tags: ref.tag ? [ref.tag] : [], root });
+    const { src, root } = await collectFromSources(ctx, img.reference);
+    out.images.push({ name: img.name, src, repository: img.repository, tags: img.tags, root });
   }
   return out;
 }
@@ -79,8 +81,8 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     info.components.map((comp) =>
       limit(async () => {
         ctx.signal?.throwIfAborted();
-        const src = { registry: comp.image.registry, repository: comp.image.repository };
-        const root = await collectManifest(ctx.client, src, comp.image.digest);
+        refuseBlocked(ctx, comp.name, comp.image);
+        const { src, root } = await collectFromSources(ctx, comp.image);
         ctx.progress.advance(0, 1);
         return {
           name: comp.name,
@@ -93,4 +95,20 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     ),
   );
   return [release, ...components];
+}
+
+/** A release cannot be carried without one of its components: a blocked one is an error. */
+function refuseBlocked(ctx: PackContext, name: string, ref: ImageReference): void {
+  const { set } = ctx.input;
+  const text = formatReference(ref);
+  const rule = set && isBlocked(set, text);
+  if (rule === undefined) return;
+  throw new BaleError(
+    'E_CONFIG',
+    `${set!.source}: blockedImages ${JSON.stringify(rule.pattern)} matches release component ${name} (${text}): the release cannot be carried without it`,
+    {
+      hint: 'Narrow the blockedImages expression so that it matches no component of the release.',
+      details: { file: set!.source, component: name },
+    },
+  );
 }

@@ -8,6 +8,9 @@ import { defaultKeyringPath, loadKeyring, type Keyring } from '../../signature/k
 import { BlobFeed } from './blob-feed.js';
 import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from '../../registry/manifest-tree.js';
+import type { MirrorSources } from '../../registry/mirror-sources.js';
+import { loadPackMirrors } from './sources.js';
+import { readPackInput, type PackInput } from './input.js';
 import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;
@@ -17,12 +20,16 @@ export const DEFAULT_STAGING_WINDOW = 16 * MiB;
 /** What every phase of one pack shares: its options, the registry client, the blob stager. */
 export interface PackContext {
   o: PackOptions;
+  /** What to carry: the release and the other images (flags and `--config` merged). */
+  input: PackInput;
   progress: Progress;
   signal?: AbortSignal;
   /** The bundle directory (absolute). */
   to: string;
   stateDir: string;
   client: RegistryClient;
+  /** Mirror rules: where each image is looked for before (or instead of) the host it names. */
+  mirrors: MirrorSources;
   keyrings: Keyring[];
   /** Metadata blobs, kept in `.bale/blobs`. */
   stager: BlobStager;
@@ -47,6 +54,9 @@ export async function openContext(
     env: o.env,
     homeDir: o.homeDir,
   });
+  // The image set and mirror files are read before any connection: a bad one stops pack at once.
+  const input = await readPackInput(o, progress);
+  const mirrors = await loadPackMirrors(o);
   const client = new RegistryClient({
     credentials,
     tlsVerify: o.srcTlsVerify ?? true,
@@ -75,11 +85,13 @@ export async function openContext(
   };
   return {
     o,
+    input,
     progress,
     signal: o.signal,
     to,
     stateDir,
     client,
+    mirrors,
     keyrings,
     stager,
     feed,

@@ -1,17 +1,14 @@
 import { BaleError } from '../../errors.js';
 import type { Repo } from '../../registry/client.js';
 import { parseManifest } from '../../registry/manifest.js';
-import { parseReference } from '../../registry/reference.js';
+import { formatReference, parseReference } from '../../registry/reference.js';
 import { releaseArchitecture } from '../../release/arch.js';
 import { parseRelease, type ReleaseInfo } from '../../release/parse-release.js';
 import { readReleasePayload } from '../../release/read-payload.js';
-import {
-  collectManifest,
-  pickPlatform,
-  readSmallBlob,
-  type ManifestNode,
-} from '../../registry/manifest-tree.js';
+import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
+import { collectFromSources } from './sources.js';
+import { checkArchitecture } from './input.js';
 
 export interface ResolvedRelease {
   repo: Repo;
@@ -24,24 +21,27 @@ export interface ResolvedRelease {
 
 /** Phase 1: the release image, its payload (version, components) and architecture. */
 export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease> {
-  const { client, o, openStaged } = ctx;
+  const { client, openStaged } = ctx;
+  const { release } = ctx.input;
   ctx.progress.phase('resolve release');
-  const ref = parseReference(o.release);
-  const repo: Repo = { registry: ref.registry, repository: ref.repository };
-  const root = await collectManifest(client, repo, ref.digest ?? ref.tag ?? 'latest');
+  // The pullspec may name a host the mirror rules send elsewhere: the winning source is read from.
+  const { src: repo, root, source: from } = await collectFromSources(ctx, parseReference(release));
+  if (from.kind === 'mirror')
+    ctx.progress.info(`release ${release} read from mirror ${formatReference(from.reference)}`);
   const image = pickPlatform(root);
   const manifest = parseManifest(image.bytes, image.mediaType);
   const lastLayer = manifest.layers.at(-1);
   if (!manifest.config || !lastLayer) {
     throw new BaleError(
       'E_RELEASE_INVALID',
-      `${o.release} is not a release image: it has no config or no layers`,
+      `${release} is not a release image: it has no config or no layers`,
     );
   }
   const configBytes = await readSmallBlob(client, repo, manifest.config, openStaged);
   const architecture = root.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
   const payload = await readReleasePayload(await openStaged(repo, lastLayer));
   const info = parseRelease(payload.imageReferences, payload.releaseMetadata, { architecture });
+  checkArchitecture(ctx.input.set, architecture);
   const source = `${repo.registry}/${repo.repository}`;
   ctx.progress.info(
     `release ${info.version} (${architecture}) ${root.digest}, ${info.components.length} components`,

@@ -1,7 +1,11 @@
 import type { Progress } from '../../progress.js';
+import type { RegistriesConfLocations } from '../../registry/registries-conf.js';
 
 export interface PackOptions {
-  release: string;
+  /** Release pullspec; optional when `config` names the release. */
+  release?: string;
+  /** Image set file or thin-manifest directory (`--config`): see input.ts. */
+  config?: string;
   to: string;
   graphData?: string;
   images?: string[];
@@ -11,6 +15,12 @@ export interface PackOptions {
   /** Keyring files; default: Red Hat release key 2, shipped with bale. */
   keyrings?: string[];
   registryConfig?: string;
+  /** ImageDigestMirrorSet files (`--idms-file`): where content by digest also lives. */
+  idmsFiles?: string[];
+  /** ImageContentSourcePolicy files (`--icsp-file`). */
+  icspFiles?: string[];
+  /** containers registries.conf mirror tables: `path` alone (`--registries-conf`) or the usual locations. */
+  registriesConf?: RegistriesConfLocations;
   srcTlsVerify?: boolean;
   caFile?: string;
   volumeSize?: number;
