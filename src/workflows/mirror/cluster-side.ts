@@ -34,6 +34,8 @@ export interface ClusterOptions {
 export interface ClusterResult {
   files: string[];
   applied: ApplyResult[];
+  /** A conflict or an error in the apply. */
+  failed: boolean;
 }
 
 interface GeneratedFile {
@@ -86,7 +88,7 @@ export async function clusterSide(
       },
     );
   }
-  const out: ClusterResult = { files: [], applied: [] };
+  const out: ClusterResult = { files: [], applied: [], failed: false };
   if (!o.dryRun) {
     if (o.releaseImageSignatureToDir !== undefined)
       out.files.push(
@@ -102,7 +104,7 @@ export async function clusterSide(
     .flatMap((f) => f.objects);
   if (toApply.length === 0) return out;
   input.progress.phase('apply', { items: toApply.length });
-  const [{ applyObjects }, { loadKubeConfig }] = await Promise.all([
+  const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
     import('../../cluster/apply.js'),
     import('../../cluster/kube-client.js'),
   ]);
@@ -120,6 +122,7 @@ export async function clusterSide(
       if (r.action === 'error') input.progress.warn(`${r.kind} ${r.name}: ${r.message ?? 'apply failed'}`);
     },
   });
+  out.failed = applyFailed(out.applied);
   return out;
 }
 
