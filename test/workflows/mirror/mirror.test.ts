@@ -129,6 +129,33 @@ describe('bale mirror', () => {
     expect(writes(proxy)).toEqual([]);
   }, 180_000);
 
+  it('cluster side: --apply without --confirm is a usage error; --dry-run is server-side and stores nothing; --apply-manifests adds the IDMS', async () => {
+    const kubeconfig = await kube.writeKubeconfig(join(fx.work, 'kubeconfig-2'));
+    const early = await mirror({ ...base, applyManifests: true, kubeconfig }).catch((e: unknown) => e);
+    expect(isBaleError(early, 'E_USAGE')).toBe(true);
+
+    const before = kube.writes().length;
+    const dry = await mirror({
+      ...base,
+      confirm: true,
+      applyManifests: true,
+      dryRun: true,
+      manifestsToDir: join(fx.work, 'dry-manifests'),
+      kubeconfig,
+    });
+    expect(dry.cluster?.files).toEqual([]);
+    const dryWrites = kube.writes().slice(before);
+    expect(dryWrites.length).toBeGreaterThan(0);
+    expect(dryWrites.every((w) => w.query.dryRun === 'All')).toBe(true);
+    expect(kube.get('imagedigestmirrorsets', 'bale-mirror')).toBeUndefined();
+
+    const real = await mirror({ ...base, confirm: true, applyManifests: true, kubeconfig });
+    expect(real.cluster?.failed).toBe(false);
+    const idms = kube.get('imagedigestmirrorsets', 'bale-mirror');
+    expect(JSON.stringify(idms)).toContain(`${proxy.host}/${PREFIX}/openshift/release`);
+    expect(JSON.stringify(idms)).toContain(`${fx.reg.host}/${fx.fx.release.repository}`);
+  }, 120_000);
+
   it('an unreachable destination or source: a clear error, nothing written', async () => {
     const port = await freePort();
     const down = await mirror({ ...base, to: `127.0.0.1:${port}/x`, confirm: true }).catch((e: unknown) => e);
