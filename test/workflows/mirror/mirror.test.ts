@@ -156,6 +156,34 @@ describe('bale mirror', () => {
     expect(JSON.stringify(idms)).toContain(`${fx.reg.host}/${fx.fx.release.repository}`);
   }, 120_000);
 
+  it('a run that fails halfway (a manifest PUT refused) resumes: the next run copies only the rest', async () => {
+    const other = await startRegistry({ auth: 'none' });
+    const flaky = await startFaultProxy(other.host, {
+      rules: [
+        { method: 'PUT', path: /\/manifests\//, skip: 3, times: 1, fault: { kind: 'status', status: 400 } },
+      ],
+    });
+    try {
+      const o = { ...base, to: `${flaky.host}/${PREFIX}`, confirm: true };
+      const failed = await mirror(o).catch((e: unknown) => e);
+      expect(isBaleError(failed)).toBe(true);
+      const firstUploads = flaky.log.filter(
+        (r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'),
+      ).length;
+      expect(firstUploads).toBeGreaterThan(0);
+      const resumed = await mirror(o);
+      expect(resumed.plan.present.length).toBeGreaterThan(0);
+      expect(resumed.copied?.images).toBe(resumed.plan.copy.length);
+      const all = resumed.plan.present.length + resumed.plan.copy.length;
+      const after = await mirror({ ...o, confirm: false });
+      expect(after.plan.present.length).toBe(all);
+      expect(after.plan.copy).toEqual([]);
+    } finally {
+      await flaky.stop();
+      await other.stop();
+    }
+  }, 180_000);
+
   it('an unreachable destination or source: a clear error, nothing written', async () => {
     const port = await freePort();
     const down = await mirror({ ...base, to: `127.0.0.1:${port}/x`, confirm: true }).catch((e: unknown) => e);
