@@ -50,6 +50,10 @@ export async function mirror(o: MirrorOptions): Promise<MirrorResult> {
   if (o.signal) setMaxListeners(0, o.signal);
   const run = async (): Promise<MirrorResult> => {
     const plan = await planWith(o, src, dst, target, progress);
+    for (const m of plan.missing)
+      progress.warn(
+        `missing: ${m.name}@${m.digest || '(no digest)'} is neither at ${m.source} nor at the destination`,
+      );
     const sigs = await verifySignatures({
       client: src,
       ...(plan.release !== undefined ? { releaseDigest: plan.release.digest } : {}),
