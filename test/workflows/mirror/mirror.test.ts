@@ -184,6 +184,35 @@ describe('bale mirror', () => {
     }
   }, 180_000);
 
+  it('an abort during the copy stops it: the run rejects with the reason and no tag is written', async () => {
+    const other = await startRegistry({ auth: 'none' });
+    const watched = await startFaultProxy(other.host);
+    try {
+      const ac = new AbortController();
+      const reason = new Error('stop now');
+      const run = mirror({ ...base, to: `${watched.host}/${PREFIX}`, confirm: true, signal: ac.signal });
+      const started = Date.now();
+      while (!watched.log.some((r) => r.method === 'POST') && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      ac.abort(reason);
+      await expect(run).rejects.toBe(reason);
+      await new Promise((r) => setTimeout(r, 500));
+      await watched.settled();
+      // The work stopped with the abort: no request reaches the destination any more.
+      const seen = watched.log.length;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(watched.log.length).toBe(seen);
+      const tagPuts = watched.log.filter(
+        (r) => r.method === 'PUT' && /\/manifests\/(?!sha256:)/.test(r.path),
+      );
+      expect(tagPuts).toEqual([]);
+    } finally {
+      await watched.stop();
+      await other.stop();
+    }
+  }, 120_000);
+
   it('an unreachable destination or source: a clear error, nothing written', async () => {
     const port = await freePort();
     const down = await mirror({ ...base, to: `127.0.0.1:${port}/x`, confirm: true }).catch((e: unknown) => e);
