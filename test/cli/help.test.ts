@@ -9,7 +9,7 @@ import { BALE_BIN, runBale } from '../helpers/bale.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
 const execFileP = promisify(execFile);
-const COMMANDS = ['pack', 'verify', 'inspect', 'unpack', 'verify-signature', 'snapshot', 'plan'];
+const COMMANDS = ['pack', 'verify', 'inspect', 'unpack', 'verify-signature', 'snapshot', 'plan', 'mirror'];
 
 /** Options each command must list in its help, with the defaults shown. */
 const OPTIONS: Record<string, string[]> = {
@@ -71,6 +71,26 @@ const OPTIONS: Record<string, string[]> = {
     '--strict',
     '--src-tls-verify',
     '--dest-tls-verify',
+  ],
+  mirror: [
+    '--release',
+    '--graph-data',
+    '--image',
+    '--to',
+    '--confirm',
+    '--keyring',
+    '--signature-store',
+    '--release-image-signature-to-dir',
+    '--manifests-to-dir',
+    '--apply-release-image-signature',
+    '--apply-manifests',
+    '--overwrite',
+    '--dry-run',
+    '--kubeconfig',
+    '--src-tls-verify',
+    '--dest-tls-verify',
+    '--registry-config',
+    '--ca-file',
   ],
 };
 

@@ -1,4 +1,5 @@
 import { inspectCommand } from './inspect.js';
+import { mirrorCommand } from './mirror.js';
 import { packCommand } from './pack.js';
 import { planCommand } from './plan.js';
 import { snapshotCommand } from './snapshot.js';
@@ -15,4 +16,5 @@ export const commands: Command[] = [
   verifySignatureCommand,
   snapshotCommand,
   planCommand,
+  mirrorCommand,
 ];

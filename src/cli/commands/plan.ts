@@ -2,7 +2,37 @@ import { parseSize } from '../../bundle/parse-size.js';
 import { plan, type PlanEntry, type PlanResult } from '../../workflows/plan/index.js';
 import { registryOptions, renderer, stringList, withExamples, writeJson } from '../common.js';
 import { formatBytes, table } from '../format.js';
+import type { Argv } from 'yargs';
 import type { Command } from './types.js';
+
+/** The image-set flags plan and mirror share with pack: --release, --graph-data, --image, --no-images. */
+export function imageSetOptions(y: Argv): Argv {
+  return y
+    .option('release', {
+      type: 'string',
+      description: 'Release image pullspec (tag or digest), as for pack',
+    })
+    .option('graph-data', { type: 'string', description: 'Cincinnati graph-data image, as for pack' })
+    .option('image', {
+      type: 'array',
+      string: true,
+      description: 'More images (repeatable), as for pack',
+    })
+    .option('images', {
+      type: 'boolean',
+      default: true,
+      description: 'Plan the images; --no-images: only resolve the release',
+    });
+}
+
+/** Only the dest-tls-verify flag: plan and mirror take pack's source options and this for the destination. */
+export function destTlsVerifyOption(y: Argv): Argv {
+  return y.option('dest-tls-verify', {
+    type: 'boolean',
+    default: true,
+    description: 'Verify TLS certificates of the destination registry; false also permits plain HTTP',
+  });
+}
 
 export const planCommand: Command = {
   command: 'plan',
@@ -10,36 +40,18 @@ export const planCommand: Command = {
     'Dry run: what a pack would carry to a destination (live or a snapshot), what is there, what is missing',
   builder: (y) =>
     withExamples(
-      registryOptions(y, 'src')
-        .option('release', {
-          type: 'string',
-          description: 'Release image pullspec (tag or digest), as for pack',
-        })
-        .option('graph-data', { type: 'string', description: 'Cincinnati graph-data image, as for pack' })
-        .option('image', {
-          type: 'array',
-          string: true,
-          description: 'More images (repeatable), as for pack',
-        })
-        .option('images', {
-          type: 'boolean',
-          default: true,
-          description: 'Plan the images; --no-images: only resolve the release',
-        })
-        .option('to', {
-          type: 'string',
-          description: 'Destination, <registry>[/<prefix>], asked live',
-        })
-        .option('have', {
-          type: 'string',
-          description:
-            'Snapshot of the destination (bale snapshot output: YAML, CSV or JSON) instead of asking it',
-        })
-        .option('dest-tls-verify', {
-          type: 'boolean',
-          default: true,
-          description: 'Verify TLS certificates of the destination registry; false also permits plain HTTP',
-        })
+      destTlsVerifyOption(
+        imageSetOptions(registryOptions(y, 'src'))
+          .option('to', {
+            type: 'string',
+            description: 'Destination, <registry>[/<prefix>], asked live',
+          })
+          .option('have', {
+            type: 'string',
+            description:
+              'Snapshot of the destination (bale snapshot output: YAML, CSV or JSON) instead of asking it',
+          }),
+      )
         .option('volume-size', {
           type: 'string',
           default: '4095MiB',
@@ -89,7 +101,7 @@ export const planCommand: Command = {
   },
 };
 
-function renderPlan(r: PlanResult): string {
+export function renderPlan(r: PlanResult): string {
   const out: string[] = [];
   const rel = r.release;
   out.push(

@@ -86,19 +86,35 @@ export async function plan(o: PlanOptions): Promise<PlanResult> {
       },
     );
   }
-  if (o.release === undefined && (o.images ?? []).length === 0 && o.graphData === undefined) {
-    throw new BaleError('E_USAGE', 'name the images: --release, --graph-data and/or --image', {
-      hint: 'The same flags as bale pack.',
-    });
-  }
   const target = o.to !== undefined ? parseRegistryTarget(o.to, '--to') : undefined;
   const progress = o.progress ?? silentProgress;
+  const clientFor = await registryClients(o, progress);
+  const src = clientFor(o.srcTlsVerify);
+  const dst = o.have === undefined ? clientFor(o.destTlsVerify) : undefined;
+  try {
+    return await abortable(planWith(o, src, dst, target, progress), o.signal);
+  } finally {
+    await closeClients([src, dst], o.signal);
+  }
+}
+
+/** Options that make registry clients (the source's and the destination's). */
+export type ClientOptions = Pick<
+  PlanOptions,
+  'registryConfig' | 'env' | 'homeDir' | 'caFile' | 'concurrency' | 'retry'
+>;
+
+/** A factory of registry clients sharing credentials, CA and retry policy; `tlsVerify` per side. */
+export async function registryClients(
+  o: ClientOptions,
+  progress: Progress,
+): Promise<(tlsVerify: boolean | undefined) => RegistryClient> {
   const credentials = await loadCredentials({
     registryConfig: o.registryConfig,
     env: o.env,
     homeDir: o.homeDir,
   });
-  const clientFor = (tlsVerify: boolean | undefined): RegistryClient =>
+  return (tlsVerify) =>
     new RegistryClient({
       credentials,
       tlsVerify: tlsVerify ?? true,
@@ -108,26 +124,33 @@ export async function plan(o: PlanOptions): Promise<PlanResult> {
       onRetry: (e) =>
         progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`),
     });
-  const src = clientFor(o.srcTlsVerify);
-  const dst = o.have === undefined ? clientFor(o.destTlsVerify) : undefined;
-  try {
-    return await abortable(run(o, src, dst, target, progress), o.signal);
-  } finally {
-    for (const c of [src, dst]) {
-      if (c === undefined) continue;
-      if (o.signal?.aborted) await c.destroy();
-      else await c.close();
-    }
+}
+
+/** Closes clients; after an abort, ends their connections at once. */
+export async function closeClients(
+  clients: readonly (RegistryClient | undefined)[],
+  signal?: AbortSignal,
+): Promise<void> {
+  for (const c of clients) {
+    if (c === undefined) continue;
+    if (signal?.aborted) await c.destroy();
+    else await c.close();
   }
 }
 
-async function run(
+/** The plan with clients the caller owns (`dst` only for a live destination). */
+export async function planWith(
   o: PlanOptions,
   src: RegistryClient,
   dst: RegistryClient | undefined,
   target: RegistryTarget | undefined,
   progress: Progress,
 ): Promise<PlanResult> {
+  if (o.release === undefined && (o.images ?? []).length === 0 && o.graphData === undefined) {
+    throw new BaleError('E_USAGE', 'name the images: --release, --graph-data and/or --image', {
+      hint: 'The same flags as bale pack.',
+    });
+  }
   const w = await collectWanted({
     client: src,
     ...(o.release !== undefined ? { release: o.release } : {}),
