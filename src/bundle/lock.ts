@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaleError, messageOf } from '../errors.js';
 
@@ -44,7 +45,8 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
   const mine: LockHolder = { pid: opts.pid, hostname: opts.hostname, nonce };
   const body = `${JSON.stringify(mine)}\n`;
   try {
-    await writeFile(tmp, body, { flag: 'wx' });
+    const fh = await open(tmp, NEW_FILE, 0o644);
+    await fh.writeFile(body).finally(() => fh.close());
   } catch (err) {
     throw new BaleError('E_IO', `cannot create a lock file in ${dir}: ${messageOf(err)}`, {
       cause: err,
@@ -67,6 +69,7 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
           throw new BaleError('E_IO', `cannot create ${lockPath}: ${messageOf(err)}`, { cause: err });
         }
       }
+      await assertPlainFile(lockPath);
       const holder = await readHolder(lockPath);
       if (holder === undefined) continue; // released meanwhile, or unreadable: try again
       if (holder.hostname !== opts.hostname || opts.isAlive(holder.pid)) {
@@ -95,9 +98,41 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<Lock>
   }
 }
 
+/** Exclusive creation that never follows a link planted at the name. */
+const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * The lock file someone else left must be a plain file: a symlink (to a victim file, a
+ * FIFO, a device) is refused rather than read, followed or taken over.
+ */
+async function assertPlainFile(lockPath: string): Promise<void> {
+  const st = await lstat(lockPath).catch(() => undefined);
+  if (st === undefined || st.isFile()) return;
+  throw new BaleError(
+    'E_BUNDLE_HOSTILE',
+    `${lockPath} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: bale does not follow or replace it`,
+    {
+      hint: `Someone else put it there. Check the directory, remove ${lockPath}, and run the same command again.`,
+      details: { lock: lockPath },
+    },
+  );
+}
+
+/** Reads a lock file without following a link or blocking on a FIFO (O_NOFOLLOW | O_NONBLOCK). */
+async function readLockText(path: string): Promise<string> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > 4096) throw new Error('not a small regular file');
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readHolder(path: string): Promise<LockHolder | undefined> {
   try {
-    const v = JSON.parse(await readFile(path, 'utf8')) as Partial<LockHolder>;
+    const v = JSON.parse(await readLockText(path)) as Partial<LockHolder>;
     if (typeof v.pid === 'number' && typeof v.hostname === 'string' && typeof v.nonce === 'string') {
       return { pid: v.pid, hostname: v.hostname, nonce: v.nonce };
     }

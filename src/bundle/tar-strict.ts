@@ -6,7 +6,9 @@
  * entries that carry data, entries after the end-of-archive marker), so bale accepts
  * only what its own writer produces: POSIX ustar headers with a valid checksum, of
  * type regular file, hard link, symlink or local pax header (keys `path` and `linkpath`
- * only), and nothing but zero bytes after the end-of-archive marker.
+ * only), and nothing but zero bytes after the end-of-archive marker. GNU long-name and
+ * long-link headers (types `L` and `K`, whose body GNU tar takes as the next entry's name
+ * or link target) are refused like every other type: bale writes long names as pax `path`.
  *
  * The scanner walks the raw tar stream beside the parser, reading headers and skipping
  * data: it keeps no more than one header (or one small pax body) in memory.

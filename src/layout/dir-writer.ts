@@ -1,11 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { link, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HashingStream } from '../digest.js';
 import { BaleError, messageOf } from '../errors.js';
+import { makeSafeDir } from './safe-write.js';
+
+/** Exclusive creation that never follows a link at the name (O_EXCL | O_NOFOLLOW). */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** An unpredictable temporary name next to `abs`, so nobody can plant a link there in advance. */
+function tempName(abs: string): string {
+  return `${abs}.tmp-${randomBytes(12).toString('hex')}`;
+}
 
 /**
  * Writes files, hard links and symlinks under one root directory, never outside it:
@@ -52,7 +61,8 @@ export class ConfinedDirWriter {
     if (this.madeDirs.has(dir)) return;
     const parts = relative(this.root, dir).split(sep).filter(Boolean);
     let cur = this.root;
-    await mkdir(cur, { recursive: true });
+    // The target itself and every parent: no symlinked component (reused rule from safe-write).
+    await makeSafeDir(cur);
     for (const part of parts) {
       cur = join(cur, part);
       const st = await lstat(cur).catch((err: NodeJS.ErrnoException) => {
@@ -78,7 +88,6 @@ export class ConfinedDirWriter {
     this.madeDirs.add(dir);
   }
 
-  /** True when a regular file of this size is already in place (a finished earlier write). */
   /**
    * True when a regular file with this size (and digest, when given) is already in
    * place: a finished earlier write. Whatever else is there is replaced later.
@@ -102,11 +111,12 @@ export class ConfinedDirWriter {
   ): Promise<void> {
     const abs = this.resolvePath(relPath);
     await this.ensureParent(abs);
-    const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`;
+    const tmp = tempName(abs);
     const hashing = new HashingStream({ size: expect.size, digest: expect.digest, what: relPath });
     if (onBytes) hashing.on('data', (chunk: Buffer) => onBytes(chunk.length));
     try {
-      await pipeline(source, hashing, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      const fh = await open(tmp, CREATE_NEW, 0o644);
+      await pipeline(source, hashing, fh.createWriteStream());
       await rename(tmp, abs);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -148,7 +158,7 @@ export class ConfinedDirWriter {
       if (st.isSymbolicLink() && (await readlink(abs)) === target) return;
       await rm(abs, { force: true });
     }
-    const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`;
+    const tmp = tempName(abs);
     await symlink(target, tmp);
     await rename(tmp, abs).catch(async (err: NodeJS.ErrnoException) => {
       await rm(tmp, { force: true });

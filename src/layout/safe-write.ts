@@ -64,3 +64,31 @@ export async function writeFileSafely(dir: string, name: string, data: string | 
   await rename(tmp, target);
   return target;
 }
+
+/**
+ * Creates `root/parts…` one component at a time, refusing any of `parts` that exists as
+ * a symlink or a non-directory (the state directory inside a bundle: someone with write
+ * access to the media could plant `.bale` → elsewhere). `root` itself is the user's choice.
+ */
+export async function makeSafeSubdir(root: string, ...parts: string[]): Promise<string> {
+  let at = resolve(root);
+  await mkdir(at, { recursive: true });
+  for (const p of parts) {
+    at = join(at, p);
+    await mkdir(at, { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    const st = await lstat(at);
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      throw new BaleError(
+        'E_BUNDLE_HOSTILE',
+        `${at} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: bale does not write through it`,
+        {
+          hint: `Someone else put it there. Check the directory, remove ${at}, and run the same command again.`,
+          details: { path: at },
+        },
+      );
+    }
+  }
+  return at;
+}

@@ -1,5 +1,4 @@
 import { parseRegistryTarget } from '../registry/registry-target.js';
-import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { abortable } from '../abortable.js';
 import { acquireLock, type Lock, type LockOptions } from '../bundle/lock.js';
@@ -75,8 +74,9 @@ export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
   // Two unpacks into one --to-dir at once would race on the same files: lock it.
   let lock: Lock | undefined;
   if (o.toDir && !o.dryRun && o.lockOwner) {
-    await mkdir(o.toDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw ioError(err, o.toDir ?? '');
+    // No symlinked component: the lock and everything after it are written inside.
+    await makeSafeDir(o.toDir).catch((err: NodeJS.ErrnoException) => {
+      throw isBaleError(err) ? err : ioError(err, o.toDir ?? '');
     });
     lock = await acquireLock(o.toDir, o.lockOwner);
   }

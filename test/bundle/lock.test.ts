@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -54,4 +55,30 @@ test('release does not remove a lock someone else holds', async () => {
 test('concurrent acquirers: exactly one wins', async () => {
   const results = await Promise.allSettled([100, 200, 100, 200].map((pid) => acquireLock(dir, owner(pid))));
   expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+});
+
+test('a symlink planted at the lock file is refused, not followed, read or replaced', async () => {
+  const victim = join(dir, '..', `${dir.split('/').pop() ?? 'x'}-victim.json`);
+  await writeFile(victim, JSON.stringify({ pid: 999, hostname: 'host-a', nonce: 'stale-looking' }));
+  try {
+    await symlink(victim, join(dir, LOCK_FILE));
+    await expect(acquireLock(dir, owner(100))).rejects.toMatchObject({
+      code: 'E_BUNDLE_HOSTILE',
+      message: expect.stringContaining(`${join(dir, LOCK_FILE)} is a symbolic link`),
+    });
+    // The link is still there, still pointing at the untouched victim; no temp file left.
+    expect(await readlink(join(dir, LOCK_FILE))).toBe(victim);
+    expect(JSON.parse(await readFile(victim, 'utf8'))).toMatchObject({ nonce: 'stale-looking' });
+    expect(await readdir(dir)).toEqual([LOCK_FILE]);
+  } finally {
+    await rm(victim, { force: true });
+  }
+});
+
+test('a FIFO planted at the lock file is refused without blocking', async () => {
+  execFileSync('mkfifo', [join(dir, LOCK_FILE)]);
+  await expect(acquireLock(dir, owner(100))).rejects.toMatchObject({
+    code: 'E_BUNDLE_HOSTILE',
+    message: expect.stringContaining('not a regular file'),
+  });
 });

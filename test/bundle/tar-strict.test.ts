@@ -87,6 +87,47 @@ describe('StrictTarScanner', () => {
       /link entry that carries data/,
     ],
     [
+      // GNU tar takes the body of an `L` entry as the name of the next entry: bale's
+      // parser and GNU tar would name that file differently.
+      'a GNU long-name header (type L) in a ustar header',
+      async () =>
+        patch(
+          await tarBytes([file('././@LongLink', 'config/other.yaml\0'), file('config/a.yaml', 'a')]),
+          0,
+          (h) => (h[156] = 0x4c),
+        ),
+      /type "L"/,
+    ],
+    [
+      'a GNU long-link header (type K) in a ustar header',
+      async () =>
+        patch(
+          await tarBytes([
+            file('././@LongLink', 'sha256:elsewhere\0'),
+            {
+              header: { name: 'v2/r/manifests/t', type: 'symlink', linkname: 'sha256:00' },
+              body: Buffer.alloc(0),
+            },
+          ]),
+          0,
+          (h) => (h[156] = 0x4b),
+        ),
+      /type "K"/,
+    ],
+    [
+      'a GNU long-name header (type L) in a GNU-format header',
+      async () =>
+        patch(
+          await tarBytes([file('././@LongLink', 'config/other.yaml\0'), file('config/a.yaml', 'a')]),
+          0,
+          (h) => {
+            h[156] = 0x4c;
+            h.write('ustar  \0', 257, 'latin1');
+          },
+        ),
+      /not POSIX ustar/,
+    ],
+    [
       'a base-256 size',
       async () => patch(await tarBytes([file('config/a.yaml', 'a')]), 0, (h) => (h[124] = 0x80)),
       /base-256/,

@@ -183,4 +183,16 @@ describe('bale unpack --to-dir', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await fileSha256(target)).toBe(`sha256:${blob?.sha256}`);
   });
+
+  it('refuses a --to-dir that is a symlink: no lock or file is written through it, exit 1', async () => {
+    const outside = join(work, 'outside-linked-target');
+    await mkdir(outside);
+    const linked = join(work, 'linked-target');
+    await symlink(outside, linked);
+    const r = await runBale(args(linked));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('E_BUNDLE_HOSTILE');
+    expect(r.stderr).toContain(linked);
+    expect(await readdir(outside)).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@ import { assertBundleDir } from './verify.js';
 import { safeLines } from '../safe-text.js';
 import { trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
+import { abortable } from '../../abortable.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'csv'] as const;
 
@@ -50,11 +51,15 @@ export const inspectCommand: Command = {
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
     const progress = deep ? renderer({ ...args, json: format !== 'table' || args.json }, ctx) : undefined;
     try {
-      const report = await inspectBundle(dir, {
-        deep,
-        ...(keyrings.length ? { keyrings } : {}),
-        ...(progress ? { progress } : {}),
-      });
+      // On SIGINT/SIGTERM stop at once: inspect only reads, so there is nothing to wind down.
+      const report = await abortable(
+        inspectBundle(dir, {
+          deep,
+          ...(keyrings.length ? { keyrings } : {}),
+          ...(progress ? { progress } : {}),
+        }),
+        ctx.signal,
+      );
       progress?.stop();
       const ok = report.verification?.ok ?? true;
       if (format === 'json') writeJson(ctx, { ok, ...report });

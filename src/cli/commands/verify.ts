@@ -8,6 +8,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { safeText, shellCommand } from '../safe-text.js';
 import { trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
+import { abortable } from '../../abortable.js';
 
 export const verifyCommand: Command = {
   command: 'verify <bundle-dir>',
@@ -58,13 +59,17 @@ export const verifyCommand: Command = {
     const indexKeyrings = await Promise.all(stringList(args['index-keyring']).map((p) => loadKeyring(p)));
     const volumes = stringList(args.volume);
     const allowUnsigned = Boolean(args['allow-unsigned']);
-    const report = await verifyBundle(dir, {
-      keyrings: keyrings.length ? keyrings : undefined,
-      indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
-      allowUnsigned,
-      volumes: volumes.length ? volumes : undefined,
-      progress,
-    });
+    // On SIGINT/SIGTERM stop at once: verify only reads, so there is nothing to wind down.
+    const report = await abortable(
+      verifyBundle(dir, {
+        keyrings: keyrings.length ? keyrings : undefined,
+        indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
+        allowUnsigned,
+        volumes: volumes.length ? volumes : undefined,
+        progress,
+      }),
+      ctx.signal,
+    );
     progress.stop();
     if (args.json) {
       const { index: _index, clusterFiles: _files, release: _release, ...rest } = report;

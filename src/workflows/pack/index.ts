@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
+import { makeSafeSubdir } from '../../layout/safe-write.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
 import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';
@@ -27,7 +28,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   const to = resolve(o.to);
   const { created, finished: targetFinished } = await prepareTarget(to);
   const stateDir = join(to, STATE_DIR);
-  await mkdir(join(stateDir, 'blobs'), { recursive: true });
+  // The state directory never follows a link planted at `.bale` or `.bale/blobs`.
+  await makeSafeSubdir(to, STATE_DIR, 'blobs');
   const lock = await acquireLock(stateDir, o.lockOwner);
   const retries = { count: 0 };
   let indexRewritten = false;
