@@ -17,6 +17,7 @@ export {
   findKeys,
   formatKeyId,
   loadKeyring,
+  loadKeyrings,
   parseKeyring,
   primaryUserId,
   type KeyMatch,

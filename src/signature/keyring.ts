@@ -2,11 +2,10 @@
  * OpenPGP public keyrings: armored (with any text before, between or after the armor
  * blocks, as real keyring files have) or binary, one or many keys per file.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
+import { shippedFile } from '../shipped-file.js';
 import { BaleError, messageOf } from '../errors.js';
 
 export interface Keyring {
@@ -68,28 +67,22 @@ export async function parseKeyring(data: Uint8Array | string, source: string): P
   return { source, keys: keys.map((k) => (k.isPrivate() ? k.toPublic() : (k as openpgp.PublicKey))) };
 }
 
-let cachedDefault: string | undefined;
-
 /**
  * keys/redhat-release-key-2.asc shipped with bale: found by walking up from this
  * module, so it works from src/ (tests) and from dist/src/ (the built package).
  */
 export function defaultKeyringPath(): string {
-  if (cachedDefault !== undefined) return cachedDefault;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, DEFAULT_KEY);
-    if (existsSync(candidate)) {
-      cachedDefault = candidate;
-      return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
+  const path = shippedFile(DEFAULT_KEY);
+  if (path !== undefined) return path;
   throw new BaleError('E_KEYRING', `bale's default keyring ${DEFAULT_KEY} is missing from the installation`, {
     hint: 'Reinstall bale, or pass the Red Hat release key with --keyring.',
   });
+}
+
+/** The keyrings at these paths, or bale's shipped Red Hat key when none are given. */
+export async function loadKeyrings(paths: readonly string[] | undefined): Promise<Keyring[]> {
+  const list = paths !== undefined && paths.length > 0 ? paths : [defaultKeyringPath()];
+  return Promise.all(list.map((p) => loadKeyring(p)));
 }
 
 /** 16 upper-case hex characters. */

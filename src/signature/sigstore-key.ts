@@ -6,10 +6,9 @@
  * certificate is refused with a message that says which.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { shippedFile } from '../shipped-file.js';
 import { BaleError, messageOf } from '../errors.js';
 
 export type SigstoreKeyAlgorithm = 'ecdsa-p256' | 'rsa';
@@ -120,26 +119,14 @@ function checkAlgorithm(key: KeyObject, source: string): SigstoreKeyAlgorithm {
   throw keyError(source, `${type ?? 'unknown'} keys are not supported; use ECDSA P-256 or RSA`);
 }
 
-let cachedDefault: string | undefined;
-
 /**
  * keys/redhat-release-sigstore.pub shipped with bale (Red Hat's public key for the
  * Sigstore signatures of OpenShift release images; see keys/README.md), found by
  * walking up from this module as defaultKeyringPath does.
  */
 export function defaultSigstoreKeyPath(): string {
-  if (cachedDefault !== undefined) return cachedDefault;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, DEFAULT_KEY);
-    if (existsSync(candidate)) {
-      cachedDefault = candidate;
-      return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
+  const path = shippedFile(DEFAULT_KEY);
+  if (path !== undefined) return path;
   throw new BaleError(
     'E_KEYRING',
     `bale's default Sigstore key ${DEFAULT_KEY} is missing from the installation`,

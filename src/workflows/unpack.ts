@@ -13,7 +13,7 @@ import { makeSafeDir, writeFileSafely } from '../layout/safe-write.js';
 import { silentProgress, type Progress } from '../progress.js';
 import { RegistryClient } from '../registry/client.js';
 import { loadCredentials } from '../registry/credentials.js';
-import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/keyring.js';
+import { loadKeyring, loadKeyrings } from '../signature/keyring.js';
 import { shellCommand } from '../safe-text.js';
 import { verifyBundle, type VerifyReport } from './verify.js';
 import { generatedMirrorConfig, type OutputFile } from '../unpack/cluster-output.js';
@@ -346,9 +346,4 @@ async function applyPlan(
   result.conflicts = result.applied.filter((r) => r.action === 'conflict').length;
   result.applyErrors = result.applied.filter((r) => r.action === 'error').length;
   if (applyFailed(result.applied)) result.ok = false;
-}
-
-async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
-  const list = paths?.length ? paths : [defaultKeyringPath()];
-  return Promise.all(list.map((p) => loadKeyring(p)));
 }

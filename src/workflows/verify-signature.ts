@@ -9,8 +9,7 @@ import { assertDigest } from '../digest.js';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
 import {
   MAX_SIGNATURE_BYTES,
-  defaultKeyringPath,
-  loadKeyring,
+  loadKeyrings,
   parseSignatureConfigMap,
   verifySignature,
   type SignatureCheck,
@@ -57,11 +56,7 @@ export async function verifySignatureFiles(
   if (opts.files.length === 0) {
     throw new BaleError('E_USAGE', 'no signature files given', { hint: 'Pass one or more signature files.' });
   }
-  const paths =
-    opts.keyringPaths !== undefined && opts.keyringPaths.length > 0
-      ? opts.keyringPaths
-      : [defaultKeyringPath()];
-  const keyrings = await Promise.all(paths.map((p) => loadKeyring(p)));
+  const keyrings = await loadKeyrings(opts.keyringPaths);
   const verifyOpts = opts.now === undefined ? {} : { now: opts.now };
   const results: SignatureFileResult[] = [];
   for (const file of opts.files) {

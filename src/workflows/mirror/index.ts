@@ -10,7 +10,7 @@ import { abortable } from '../../abortable.js';
 import { BaleError } from '../../errors.js';
 import { silentProgress } from '../../progress.js';
 import { parseRegistryTarget } from '../../registry/registry-target.js';
-import { defaultKeyringPath, loadKeyring } from '../../signature/keyring.js';
+import { loadKeyrings } from '../../signature/keyring.js';
 import { closeClients, planWith, registryClients, type PlanOptions, type PlanResult } from '../plan/index.js';
 import { clusterSide, type ClusterOptions, type ClusterResult } from './cluster-side.js';
 import { copyImages, type CopyStats } from './copy-images.js';
@@ -42,8 +42,7 @@ export async function mirror(o: MirrorOptions): Promise<MirrorResult> {
       hint: 'A mirror without --confirm is a dry run and changes nothing; add --confirm (and --dry-run for a server-side dry run of the apply).',
     });
   }
-  const keyringPaths = o.keyrings?.length ? o.keyrings : [defaultKeyringPath()];
-  const keyrings = await Promise.all(keyringPaths.map((p) => loadKeyring(p)));
+  const keyrings = await loadKeyrings(o.keyrings);
   const clientFor = await registryClients(o, progress);
   const src = clientFor(o.srcTlsVerify);
   const dst = clientFor(o.destTlsVerify);

@@ -4,7 +4,7 @@ import { addAbortSignal } from 'node:stream';
 import { silentProgress, type Progress } from '../../progress.js';
 import { RegistryClient } from '../../registry/client.js';
 import { loadCredentials } from '../../registry/credentials.js';
-import { defaultKeyringPath, loadKeyring, type Keyring } from '../../signature/keyring.js';
+import { loadKeyrings, type Keyring } from '../../signature/keyring.js';
 import { BlobFeed } from './blob-feed.js';
 import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from '../../registry/manifest-tree.js';
@@ -98,9 +98,4 @@ export async function openContext(
     openStaged,
     concurrency,
   };
-}
-
-async function loadKeyrings(paths: string[] | undefined): Promise<Keyring[]> {
-  const list = paths?.length ? paths : [defaultKeyringPath()];
-  return Promise.all(list.map((p) => loadKeyring(p)));
 }
