@@ -115,3 +115,12 @@ export interface BundlePart {
   size: number;
   sha256: string;
 }
+
+/**
+ * Every release the bundle carries. Code that reads releases goes through this one
+ * function, so the index can carry several (an update path) without each reader
+ * knowing how they are stored.
+ */
+export function releasesOf(index: Pick<BundleIndex, 'release'>): BundleRelease[] {
+  return index.release === undefined ? [] : [index.release];
+}

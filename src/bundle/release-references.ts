@@ -13,7 +13,7 @@ import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { parseManifest, type ParsedManifest } from '../registry/manifest.js';
 import { parseRelease, type ReleaseInfo } from '../release/parse-release.js';
 import { readReleasePayload } from '../release/read-payload.js';
-import { openBundleEntry } from '../unpack/bundle-source.js';
+import { openBundleEntry } from './bundle-source.js';
 import { blobEntryPath } from './entry-path.js';
 import type { BundleIndex } from './index-schema.js';
 

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { removeDir } from '../../fixtures/hostile/damage.js';
 import { buildValidBundle, makeSigningKey, type ValidBundle } from '../../fixtures/hostile/valid-bundle.js';
-import { verifyBundle } from '../../src/workflows/verify.js';
+import { verifyBundle } from '../../src/bundle/verify-bundle.js';
 
 const run = promisify(execFile);
 let root: string;

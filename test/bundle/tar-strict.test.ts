@@ -12,7 +12,7 @@ import { compress } from 'zstd-napi';
 import { readTarItems, removeDir, reseal, tarBytes, type TarItem } from '../../fixtures/hostile/damage.js';
 import { buildValidBundle, makeSigningKey, type ValidBundle } from '../../fixtures/hostile/valid-bundle.js';
 import { StrictTarScanner } from '../../src/bundle/tar-strict.js';
-import { verifyBundle } from '../../src/workflows/verify.js';
+import { verifyBundle } from '../../src/bundle/verify-bundle.js';
 
 const run = promisify(execFile);
 const file = (name: string, body: string): TarItem => ({

@@ -1,6 +1,7 @@
 import { loadKeyring } from '../../signature/keyring.js';
 import YAML from 'yaml';
-import { inspectBundle, renderCsv, renderTable } from '../../workflows/inspect.js';
+import { inspectBundle } from '../../workflows/inspect/index.js';
+import { renderCsv, renderTable } from '../inspect-render.js';
 import { renderer, stringList, withExamples, writeJson } from '../common.js';
 import { assertBundleDir } from './verify.js';
 import { safeLines } from '../safe-text.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { unpack } from '../../workflows/unpack.js';
+import { unpack } from '../../workflows/unpack/index.js';
 import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';

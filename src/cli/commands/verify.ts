@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { BaleError } from '../../errors.js';
-import { loadKeyring } from '../../signature/keyring.js';
 import type { Problem } from '../../bundle/problem.js';
-import { verifyBundle } from '../../workflows/verify.js';
+import { verify } from '../../workflows/verify/index.js';
 import { renderer, stringList, withExamples, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { safeText, shellCommand } from '../safe-text.js';
@@ -55,17 +54,15 @@ export const verifyCommand: Command = {
     await assertBundleDir(dir);
     const started = Date.now();
     const progress = renderer(args, ctx);
-    const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
-    const indexKeyrings = await Promise.all(stringList(args['index-keyring']).map((p) => loadKeyring(p)));
     const volumes = stringList(args.volume);
     const allowUnsigned = Boolean(args['allow-unsigned']);
     // On SIGINT/SIGTERM stop at once: verify only reads, so there is nothing to wind down.
     const report = await abortable(
-      verifyBundle(dir, {
-        keyrings: keyrings.length ? keyrings : undefined,
-        indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
+      verify(dir, {
+        keyringPaths: stringList(args.keyring),
+        indexKeyringPaths: stringList(args['index-keyring']),
         allowUnsigned,
-        volumes: volumes.length ? volumes : undefined,
+        volumes,
         progress,
       }),
       ctx.signal,

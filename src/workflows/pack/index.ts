@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
-import { makeSafeSubdir } from '../../layout/safe-write.js';
+import { makeSafeSubdir } from '../../safe-write.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
 import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';

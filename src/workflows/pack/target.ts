@@ -5,7 +5,7 @@ import type { VolumePlan } from '../../bundle/plan.js';
 import { readIndex } from '../../bundle/bundle-index.js';
 import { expectedEntries } from '../../bundle/expected-entries.js';
 import { BaleError } from '../../errors.js';
-import { ioError } from '../../layout/dir-writer.js';
+import { ioError } from '../../io-error.js';
 import type { PackJournal } from './pack-journal.js';
 import { STATE_DIR } from './types.js';
 
@@ -134,14 +134,3 @@ export async function prepareTarget(to: string): Promise<{ created: boolean; fin
   });
 }
 
-/** A write failure as an I/O error naming the file (disk full stays disk full). */
-export function asIoError(err: unknown, path: string): unknown {
-  if (err instanceof BaleError) {
-    const cause = err.cause as NodeJS.ErrnoException | undefined;
-    if (err.code === 'E_IO' && (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT'))
-      return ioError(cause, path);
-    return err;
-  }
-  if (err && typeof err === 'object' && 'code' in err) return ioError(err as NodeJS.ErrnoException, path);
-  return err;
-}

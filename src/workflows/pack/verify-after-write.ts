@@ -1,5 +1,5 @@
 import { BaleError } from '../../errors.js';
-import { verifyBundle } from '../verify.js';
+import { verifyBundle } from '../../bundle/verify-bundle.js';
 import type { PackContext } from './context.js';
 import { STATE_DIR } from './types.js';
 

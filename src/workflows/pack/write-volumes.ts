@@ -6,7 +6,7 @@ import { writeVolume, type WrittenVolume } from '../../bundle/volume-writer.js';
 import { BaleError } from '../../errors.js';
 import type { PackContext } from './context.js';
 import type { BundlePlan } from './plan-bundle.js';
-import { asIoError } from './target.js';
+import { asIoError } from '../../io-error.js';
 
 /**
  * Phase 7: writes the volumes in order, each blob streaming from its registry into the

@@ -15,7 +15,7 @@ import { BaleError, messageOf } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { ImageSet } from '../../sets/image-set.js';
 import type { Keyring } from '../../signature/keyring.js';
-import { verifyBundle } from '../verify.js';
+import { verifyBundle } from '../../bundle/verify-bundle.js';
 
 export interface BundleSnapshotOptions {
   bundleDir: string;

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { sha256Hex } from '../digest.js';
+import { sha256Hex } from '../../digest.js';
 import pLimit from 'p-limit';
-import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
-import { readVolume } from '../bundle/volume-reader.js';
-import { readFileChunks } from '../bundle/file-chunks.js';
-import { BaleError } from '../errors.js';
-import { parseV2Path } from '../bundle/entry-path.js';
-import { expectedEntries } from '../bundle/expected-entries.js';
-import type { Progress } from '../progress.js';
-import type { RegistryClient, Repo } from '../registry/client.js';
-import { parseManifest } from '../registry/manifest.js';
-import { openBundleEntry, volumesOf } from './bundle-source.js';
+import type { BundleEntry, BundleIndex } from '../../bundle/index-schema.js';
+import { readVolume } from '../../bundle/volume-reader.js';
+import { readFileChunks } from '../../bundle/file-chunks.js';
+import { BaleError } from '../../errors.js';
+import { parseV2Path } from '../../bundle/entry-path.js';
+import { expectedEntries } from '../../bundle/expected-entries.js';
+import type { Progress } from '../../progress.js';
+import type { RegistryClient, Repo } from '../../registry/client.js';
+import { parseManifest } from '../../registry/manifest.js';
+import { openBundleEntry, volumesOf } from '../../bundle/bundle-source.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /**

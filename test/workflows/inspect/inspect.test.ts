@@ -3,19 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  inspectBundle,
-  renderCsv,
-  renderJson,
-  renderTable,
-  renderYaml,
-} from '../../src/workflows/inspect.js';
+import { inspectBundle } from '../../../src/workflows/inspect/index.js';
+import { renderCsv, renderJson, renderTable, renderYaml } from '../../../src/cli/inspect-render.js';
 import {
   buildValidBundle,
   makeSigningKey,
   type SigningKey,
   type ValidBundle,
-} from '../../fixtures/hostile/valid-bundle.js';
+} from '../../../fixtures/hostile/valid-bundle.js';
 
 let root: string;
 let key: SigningKey;

@@ -2,9 +2,9 @@
  * The files unpack writes to --manifests-to-dir: the cluster files verify checked (their
  * verified bytes) and the mirror configuration bale generates for the destination.
  */
-import type { BundleIndex } from '../bundle/index-schema.js';
-import type { KubeObject } from '../cluster/kube-object.js';
-import { mirrorConfig, toYaml } from '../cluster/mirror-config.js';
+import type { BundleIndex } from '../../bundle/index-schema.js';
+import type { KubeObject } from '../../cluster/kube-object.js';
+import { mirrorConfig, toYaml } from '../../cluster/mirror-config.js';
 import { destRepository, type Destination } from './registry-push.js';
 
 export interface OutputFile {

@@ -12,31 +12,31 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from '../bundle/bundle-index.js';
-import { readClusterFiles, type VerifiedClusterFile } from '../bundle/cluster-files.js';
-import { checkComplete, MAX_SMALL_CONTENT } from '../bundle/completeness.js';
-import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
-import type { Problem } from '../bundle/problem.js';
-import { readBundleRelease } from '../bundle/release-references.js';
-import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from '../bundle/sha256sums.js';
-import { checkSignatures, type SignatureResult } from '../bundle/signature-checks.js';
-import { computeTrust, type TrustReport } from '../bundle/trust-chain.js';
-import { expectedEntries } from '../bundle/expected-entries.js';
-import { readVolume } from '../bundle/volume-reader.js';
-import { readFileChunks } from '../bundle/file-chunks.js';
-import { MAX_ASC_BYTES } from '../bundle/signature-checks.js';
-import { readSmallRegularFile } from '../bundle/small-file.js';
+import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from './bundle-index.js';
+import { readClusterFiles, type VerifiedClusterFile } from './cluster-files.js';
+import { checkComplete, MAX_SMALL_CONTENT } from './completeness.js';
+import type { BundleEntry, BundleIndex } from './index-schema.js';
+import type { Problem } from './problem.js';
+import { readBundleRelease } from './release-references.js';
+import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from './sha256sums.js';
+import { checkSignatures, type SignatureResult } from './signature-checks.js';
+import { computeTrust, type TrustReport } from './trust-chain.js';
+import { expectedEntries } from './expected-entries.js';
+import { readVolume } from './volume-reader.js';
+import { readFileChunks } from './file-chunks.js';
+import { MAX_ASC_BYTES } from './signature-checks.js';
+import { readSmallRegularFile } from './small-file.js';
 import { sha256Hex } from '../digest.js';
 import { isBaleError, messageOf } from '../errors.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ReleaseInfo } from '../release/parse-release.js';
 import { defaultKeyringPath, loadKeyring, type Keyring } from '../signature/index.js';
 
-export type { Problem } from '../bundle/problem.js';
+export type { Problem } from './problem.js';
 
-export { MAX_SMALL_CONTENT } from '../bundle/completeness.js';
-export type { SignatureResult } from '../bundle/signature-checks.js';
-export type { TrustReport } from '../bundle/trust-chain.js';
+export { MAX_SMALL_CONTENT } from './completeness.js';
+export type { SignatureResult } from './signature-checks.js';
+export type { TrustReport } from './trust-chain.js';
 
 export interface VerifyOptions {
   /** Release keyrings (release and graph-data signatures); default: bale's Red Hat release key. */
@@ -77,7 +77,7 @@ export interface VerifyReport {
   release?: ReleaseInfo;
 }
 
-export { expectedEntries } from '../bundle/expected-entries.js';
+export { expectedEntries } from './expected-entries.js';
 
 /** Entries whose content verify keeps in memory for the deeper checks. */
 function wantsContent(path: string, manifestBlobs: Set<string>): boolean {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { BaleError } from '../errors.js';
+import { BaleError } from './errors.js';
 
 /** Throws E_BUNDLE_HOSTILE when any component of `dir` (absolute) is a symlink. */
 export async function assertNoSymlinks(dir: string): Promise<void> {

@@ -5,8 +5,8 @@
 import { mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSafeSubdir } from '../../src/layout/safe-write.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { makeSafeSubdir } from '../src/safe-write.js';
+import { makeTempDir, removeTempDir } from './helpers/tmp.js';
 
 describe('makeSafeSubdir (the state directory)', () => {
   let work: string;

@@ -1,24 +1,24 @@
-import { parseRegistryTarget } from '../registry/registry-target.js';
+import { parseRegistryTarget } from '../../registry/registry-target.js';
 import { basename, join, resolve } from 'node:path';
-import { abortable } from '../abortable.js';
-import { acquireLock, type Lock, type LockOptions } from '../bundle/lock.js';
-import type { BundleIndex } from '../bundle/index-schema.js';
-import type { IndexSignatureState } from '../bundle/trust-chain.js';
+import { abortable } from '../../abortable.js';
+import { acquireLock, type Lock, type LockOptions } from '../../bundle/lock.js';
+import type { BundleIndex } from '../../bundle/index-schema.js';
+import type { IndexSignatureState } from '../../bundle/trust-chain.js';
 // The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
-import type { ApplyResult } from '../cluster/apply.js';
-import { planApply, type ApplyPlan } from '../cluster/allowed-objects.js';
-import { BaleError, isBaleError } from '../errors.js';
-import { ioError } from '../layout/dir-writer.js';
-import { makeSafeDir, writeFileSafely } from '../layout/safe-write.js';
-import { silentProgress, type Progress } from '../progress.js';
-import { RegistryClient } from '../registry/client.js';
-import { loadCredentials } from '../registry/credentials.js';
-import { loadKeyring, loadKeyrings } from '../signature/keyring.js';
-import { shellCommand } from '../safe-text.js';
-import { verifyBundle, type VerifyReport } from './verify.js';
-import { generatedMirrorConfig, type OutputFile } from '../unpack/cluster-output.js';
-import { unpackToDir, type DirUnpackResult } from '../unpack/dir-unpack.js';
-import { destRepository, pushBundle, type Destination, type PushResult } from '../unpack/registry-push.js';
+import type { ApplyResult } from '../../cluster/apply.js';
+import { planApply, type ApplyPlan } from '../../cluster/allowed-objects.js';
+import { BaleError, isBaleError } from '../../errors.js';
+import { ioError } from '../../io-error.js';
+import { makeSafeDir, writeFileSafely } from '../../safe-write.js';
+import { silentProgress, type Progress } from '../../progress.js';
+import { RegistryClient } from '../../registry/client.js';
+import { loadCredentials } from '../../registry/credentials.js';
+import { loadKeyring, loadKeyrings } from '../../signature/keyring.js';
+import { shellCommand } from '../../safe-text.js';
+import { verifyBundle, type VerifyReport } from '../../bundle/verify-bundle.js';
+import { generatedMirrorConfig, type OutputFile } from './cluster-output.js';
+import { unpackToDir, type DirUnpackResult } from './dir-unpack.js';
+import { destRepository, pushBundle, type Destination, type PushResult } from './registry-push.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -312,8 +312,8 @@ async function applyPlan(
 ): Promise<void> {
   progress.phase('apply', { items: plan.objects.length });
   const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
-    import('../cluster/apply.js'),
-    import('../cluster/kube-client.js'),
+    import('../../cluster/apply.js'),
+    import('../../cluster/kube-client.js'),
   ]);
   const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
   const preview = await applyObjects(plan.objects, {

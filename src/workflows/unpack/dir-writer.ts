@@ -4,9 +4,10 @@ import { link, lstat, mkdir, open, readlink, rename, rm, symlink } from 'node:fs
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HashingStream } from '../digest.js';
-import { BaleError, messageOf } from '../errors.js';
-import { makeSafeDir } from './safe-write.js';
+import { HashingStream } from '../../digest.js';
+import { BaleError } from '../../errors.js';
+import { ioError } from '../../io-error.js';
+import { makeSafeDir } from '../../safe-write.js';
 
 /** Exclusive creation that never follows a link at the name (O_EXCL | O_NOFOLLOW). */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -167,18 +168,3 @@ export class ConfinedDirWriter {
   }
 }
 
-/** An I/O failure as a BaleError naming the path; ENOSPC gets its own code and hint. */
-export function ioError(err: NodeJS.ErrnoException, path: string): BaleError {
-  if (err.code === 'ENOSPC' || err.code === 'EDQUOT') {
-    return new BaleError('E_NO_SPACE', `no space left on the device while writing ${path}`, {
-      hint: 'Free some space (or choose another target) and run the same command again: it resumes.',
-      cause: err,
-      details: { path },
-    });
-  }
-  return new BaleError('E_IO', `cannot write ${path}: ${messageOf(err)}`, {
-    hint: 'Check the path, its permissions and the device; then run the same command again.',
-    cause: err,
-    details: { path, errno: err.code },
-  });
-}

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { BundleEntry, BundleIndex } from '../bundle/index-schema.js';
-import { readVolume } from '../bundle/volume-reader.js';
-import { expectedEntries } from '../bundle/expected-entries.js';
+import type { BundleEntry, BundleIndex } from './index-schema.js';
+import { readVolume } from './volume-reader.js';
+import { expectedEntries } from './expected-entries.js';
 import { BaleError } from '../errors.js';
 
 /** Volumes that hold (a part of) an entry, in order. */

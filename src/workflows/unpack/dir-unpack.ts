@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import type { BundleIndex } from '../bundle/index-schema.js';
-import { readVolume } from '../bundle/volume-reader.js';
-import { ConfinedDirWriter } from '../layout/dir-writer.js';
-import { expectedEntries } from '../bundle/expected-entries.js';
-import type { Progress } from '../progress.js';
-import { openBundleEntry } from './bundle-source.js';
+import type { BundleIndex } from '../../bundle/index-schema.js';
+import { readVolume } from '../../bundle/volume-reader.js';
+import { ConfinedDirWriter } from './dir-writer.js';
+import { expectedEntries } from '../../bundle/expected-entries.js';
+import type { Progress } from '../../progress.js';
+import { openBundleEntry } from '../../bundle/bundle-source.js';
 
 export interface DirUnpackResult {
   dir: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { INDEX_FILE } from '../../src/bundle/bundle-index.js';
-import { verifyBundle } from '../../src/workflows/verify.js';
+import { verifyBundle } from '../../src/bundle/verify-bundle.js';
 import { DAMAGES, MALFORMED_INDEXES, removeDir, reseal, volumeOf } from '../../fixtures/hostile/damage.js';
 import {
   buildValidBundle,

@@ -9,9 +9,9 @@ import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BaleError } from '../../src/errors.js';
-import { ConfinedDirWriter } from '../../src/layout/dir-writer.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { BaleError } from '../../../src/errors.js';
+import { ConfinedDirWriter } from '../../../src/workflows/unpack/dir-writer.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 
 const body = Buffer.from('blob bytes\n');
 const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;

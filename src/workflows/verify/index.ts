@@ -1,0 +1,34 @@
+/**
+ * `bale verify`: audits a bundle without trusting anything on the media. The phases live
+ * in the building block `src/bundle/verify-bundle.ts` (shared with unpack, inspect and
+ * pack's read-back); this coordinator turns the user's keyring files into keyrings and
+ * runs the audit.
+ */
+import { loadKeyring } from '../../signature/keyring.js';
+import { verifyBundle, type VerifyReport } from '../../bundle/verify-bundle.js';
+import type { Progress } from '../../progress.js';
+
+export type { VerifyReport } from '../../bundle/verify-bundle.js';
+
+export interface VerifyWorkflowOptions {
+  /** Release keyring files; none: bale's Red Hat release key. */
+  keyringPaths?: readonly string[];
+  /** Keyring files for bundle.json.asc; none: the bundle signature is not checked. */
+  indexKeyringPaths?: readonly string[];
+  allowUnsigned?: boolean;
+  /** Check only these volumes. */
+  volumes?: readonly string[];
+  progress?: Progress;
+}
+
+export async function verify(dir: string, o: VerifyWorkflowOptions = {}): Promise<VerifyReport> {
+  const keyrings = await Promise.all((o.keyringPaths ?? []).map((p) => loadKeyring(p)));
+  const indexKeyrings = await Promise.all((o.indexKeyringPaths ?? []).map((p) => loadKeyring(p)));
+  return verifyBundle(dir, {
+    keyrings: keyrings.length ? keyrings : undefined,
+    indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
+    allowUnsigned: o.allowUnsigned,
+    volumes: o.volumes?.length ? [...o.volumes] : undefined,
+    progress: o.progress,
+  });
+}
