@@ -51,6 +51,8 @@ export type ErrorCode =
   // image sets
   | 'E_SNAPSHOT_INVALID'
   | 'E_CATALOG_UNAVAILABLE'
+  /** An incremental bundle's base is not (all) at the destination. */
+  | 'E_BASE_MISSING'
   // cluster
   | 'E_CLUSTER'
   | 'E_APPLY_CONFLICT'

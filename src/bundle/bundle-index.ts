@@ -2,6 +2,7 @@ import { open as openFile, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
 import { join } from 'node:path';
 import { writeSha256Sums } from './sha256sums.js';
+import { BASE_KEYS, validateBase } from './base-schema.js';
 import { isDigest, sha256Hex } from '../digest.js';
 import { BaleError, messageOf } from '../errors.js';
 import {
@@ -15,6 +16,8 @@ import {
 } from './entry-path.js';
 import {
   BUNDLE_SCHEMA,
+  type BundleBase,
+  type BundleBaseDigest,
   type BundleEntry,
   type BundleGraphData,
   type BundleImage,
@@ -42,6 +45,7 @@ const KEYS = {
     'signatures',
     'graphData',
     'manifests',
+    'base',
     'volumes',
     'entries',
   ],
@@ -58,6 +62,8 @@ const KEYS = {
     'signatureDigest',
     'signatures',
   ],
+  base: BASE_KEYS.base,
+  baseDigest: BASE_KEYS.digest,
   volume: ['name', 'size', 'sha256', 'entries'],
   entry: ['path', 'type', 'size', 'sha256', 'volume', 'linkTarget', 'parts'],
   part: ['volume', 'path', 'offset', 'size', 'sha256'],
@@ -90,6 +96,10 @@ export function serializeIndex(index: BundleIndex): string {
     images: (v) => (v as BundleImage[]).map((i) => ordered(i, KEYS.image)),
     signatures: sigs,
     graphData: (v) => ordered(v as BundleGraphData, KEYS.graphData, { signatures: sigs }),
+    base: (v) =>
+      ordered(v as BundleBase, KEYS.base, {
+        digests: (d) => (d as BundleBaseDigest[]).map((x) => ordered(x, KEYS.baseDigest)),
+      }),
     volumes: (v) => (v as BundleVolume[]).map((x) => ordered(x, KEYS.volume)),
     entries: (v) =>
       (v as BundleEntry[]).map((e) =>
@@ -452,6 +462,8 @@ export function validateIndex(value: unknown): { index?: BundleIndex; problems: 
       bad(`manifests[${i}]`, 'must be an entry path under config/ or manifests/');
     } else if (!paths.has(m)) bad(`manifests[${i}]`, `${m} is not an entry`);
   });
+
+  if (top.base !== undefined) validateBase(top.base, paths, { obj, str, int, digest, repo, arr, bad });
 
   return problems.length > 0 ? { problems } : { index: value as BundleIndex, problems };
 }

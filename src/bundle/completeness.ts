@@ -20,6 +20,9 @@ export function checkComplete(
 ): void {
   const byPath = new Map(index.entries.map((e) => [e.path, e]));
   const has = (path: string): boolean => byPath.has(path);
+  // An incremental bundle's base: blobs (never manifests) the destination holds instead
+  // of the media, in the repositories the base names for them (unpack checks them there).
+  const inBase = baseBlobs(index);
   for (const e of index.entries) {
     const at = parseV2Path(e.path);
     if (at === undefined || at.kind !== 'manifests') continue;
@@ -69,13 +72,13 @@ export function checkComplete(
       continue;
     }
     for (const d of refs.blobs) {
-      if (!has(blobEntryPath(at.repository, d))) {
+      if (!has(blobEntryPath(at.repository, d)) && !inBase.has(`${at.repository}@${d}`)) {
         add({
           code: 'E_BUNDLE_INCOMPLETE',
           volume: e.volume,
           entry: e.path,
           digest: d,
-          message: `manifest ${e.path} needs blob ${d}, which is not in the bundle (${blobEntryPath(at.repository, d)})`,
+          message: `manifest ${e.path} needs blob ${d}, which is not in the bundle (${blobEntryPath(at.repository, d)})${index.base ? ` nor in its base for ${at.repository}` : ''}`,
         });
       }
     }
@@ -119,4 +122,13 @@ export function checkComplete(
     if (g.signatureDigest !== undefined) need(g.repository, g.signatureDigest, 'graph-data signature image');
     if (g.signatureTag !== undefined) need(g.repository, g.signatureTag, 'graph-data signature tag');
   }
+}
+
+/** `repository@digest` of every blob the base says the destination holds (or gets mounted). */
+export function baseBlobs(index: Pick<BundleIndex, 'base'>): Set<string> {
+  const out = new Set<string>();
+  for (const d of index.base?.digests ?? []) {
+    for (const r of [d.repository, ...(d.mountTo ?? [])]) out.add(`${r}@${d.digest}`);
+  }
+  return out;
 }

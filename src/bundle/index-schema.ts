@@ -22,6 +22,8 @@ export interface BundleIndex {
   graphData?: BundleGraphData;
   /** Files under config/ and manifests/ that `unpack --apply-manifests` applies. */
   manifests: string[];
+  /** An incremental bundle: what it relies on the destination holding without carrying it. */
+  base?: BundleBase;
   volumes: BundleVolume[];
   entries: BundleEntry[];
 }
@@ -79,6 +81,32 @@ export interface BundleGraphData {
   signatureTag?: string;
   signatureDigest?: string;
   signatures: BundleSignature[];
+}
+
+/**
+ * The base of an incremental bundle (`pack --have` / `--since`): where it came from and
+ * every blob (config or layer) the bundle's manifests need that it does not carry. Every
+ * manifest is always carried; only blobs are left out.
+ */
+export interface BundleBase {
+  /** `snapshot`: a `bale snapshot` file; `bundle`: a previous bundle's bundle.json. */
+  kind: 'snapshot' | 'bundle';
+  /** File name (no directory) of the snapshot or bundle.json. */
+  file: string;
+  /** sha256 hex of that file. */
+  sha256: string;
+  /** When the base was made (a bundle's `created`), when known. */
+  created?: string;
+  digests: BundleBaseDigest[];
+}
+
+export interface BundleBaseDigest {
+  digest: string;
+  /** Repository (relative to the unpack prefix) it is expected in at the destination. */
+  repository: string;
+  size?: number;
+  /** Other repositories of this bundle that need it: unpack mounts it there from `repository`. */
+  mountTo?: string[];
 }
 
 export interface BundleVolume {

@@ -29,6 +29,11 @@ export function renderTable(r: InspectReport): string {
   if (r.graphData) out.push(`Graph     revision ${r.graphData.revision}  ${r.graphData.digest}`);
   out.push(`Created   ${r.created} by bale ${r.baleVersion}`);
   out.push(`Total     ${r.totals.images} images, ${r.totals.volumes} volumes, ${formatSize(r.totals.bytes)}`);
+  if (r.base) {
+    out.push(
+      `Base      incremental: ${r.base.digests} blob(s), ${formatSize(r.base.bytes)} expected at the destination, from ${r.base.kind} ${r.base.file} (sha256 ${r.base.sha256})`,
+    );
+  }
   out.push('', 'IMAGES');
   out.push(
     table([
@@ -59,6 +64,20 @@ export function renderTable(r: InspectReport): string {
       ]),
     ]),
   );
+  if (r.base) {
+    out.push('', 'BASE (expected at the destination, not carried)');
+    out.push(
+      table([
+        ['REPOSITORY', 'DIGEST', 'SIZE', 'MOUNTED TO'],
+        ...r.base.blobs.map((b) => [
+          b.repository,
+          short(b.digest),
+          b.size === undefined ? '?' : formatSize(b.size),
+          (b.mountTo ?? []).join(','),
+        ]),
+      ]),
+    );
+  }
   if (r.manifests.length > 0)
     out.push('', 'MANIFESTS (unpack --apply-manifests)', ...r.manifests.map((m) => `  ${m}`));
   if (r.verification) {
@@ -75,11 +94,26 @@ function csvField(v: string): string {
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** One row per image: name,repository,source,digest,mediaType,size,tags (tags space-separated). */
+/**
+ * One row per image: name,repository,source,digest,mediaType,size,tags (tags space-separated).
+ * An incremental bundle adds one row per base blob: name `(base)`, source `<kind>:<file>`,
+ * empty mediaType, the repositories it is mounted to as tags.
+ */
 export function renderCsv(r: InspectReport): string {
   const rows = [['name', 'repository', 'source', 'digest', 'mediaType', 'size', 'tags']];
   for (const i of r.images)
     rows.push([i.name, i.repository, i.source, i.digest, i.mediaType, String(i.size), i.tags.join(' ')]);
+  for (const b of r.base?.blobs ?? []) {
+    rows.push([
+      '(base)',
+      b.repository,
+      `${r.base?.kind ?? ''}:${r.base?.file ?? ''}`,
+      b.digest,
+      '',
+      b.size === undefined ? '' : String(b.size),
+      (b.mountTo ?? []).join(' '),
+    ]);
+  }
   return rows.map((row) => row.map(csvField).join(',')).join('\n') + '\n';
 }
 

@@ -31,6 +31,17 @@ export const packCommand: Command = {
         type: 'string',
         description: 'Cincinnati graph-data image to carry with its signature',
       })
+      .option('have', {
+        type: 'string',
+        description:
+          'Incremental: a bale snapshot (YAML, CSV or JSON) of the far-side mirror; blobs it holds are left out',
+      })
+      .option('since', {
+        type: 'string',
+        description:
+          'Incremental: a previous bundle directory (or its bundle.json); blobs it carried are left out',
+      })
+      .conflicts('have', 'since')
       .option('image', { type: 'array', string: true, description: 'More images to carry (repeatable)' })
       .option('images', {
         type: 'boolean',
@@ -94,6 +105,10 @@ export const packCommand: Command = {
       )
       .example('$0 pack --config imageset-config.yaml --to ./bundle', 'Pack what an image set names')
       .example(
+        '$0 pack --release quay.io/openshift-release-dev/ocp-release:4.18.2-x86_64 --have mirror-snapshot.yaml --to ./bundle',
+        'Carry only what the far-side mirror lacks',
+      )
+      .example(
         '$0 pack --release mirror.example.com:5000/ocp/release:4.18.1-x86_64 --idms-file idms.yaml --to ./bundle',
         'Pack from your own mirror while image-references name quay.io',
       ),
@@ -123,6 +138,8 @@ export const packCommand: Command = {
         release: args.release as string | undefined,
         config: args.config as string | undefined,
         to: String(args.to),
+        have: args.have as string | undefined,
+        since: args.since as string | undefined,
         graphData: args['graph-data'] as string | undefined,
         images: stringList(args.image),
         noImages: args.images === false,
@@ -161,6 +178,11 @@ export const packCommand: Command = {
         `  ${result.signatures.length} release signature(s): ${[...new Set(result.signatures.map((s) => s.keyId))].join(', ')}`,
       ];
       if (result.graphData) lines.push(`  graph-data revision ${result.graphData.revision}`);
+      if (result.base) {
+        lines.push(
+          `  incremental: ${result.base.digests} blob(s), ${formatBytes(result.base.bytes)} left out, expected at the destination (base: ${result.base.kind} ${result.base.file})`,
+        );
+      }
       lines.push(
         `  downloaded ${result.stats.blobsDownloaded} blobs (${formatBytes(result.stats.bytesDownloaded)}), reused ${result.stats.blobsReused} blobs and ${result.stats.volumesReused} volumes, ${result.stats.retries} retries, in ${formatDuration(result.durationMs)}`,
       );

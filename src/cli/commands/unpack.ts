@@ -17,6 +17,11 @@ export const unpackCommand: Command = {
         type: 'string',
         description: "Write oc's v2/ mirror layout (for oc image mirror --from-dir) here",
       })
+      .option('base-dir', {
+        type: 'string',
+        description:
+          'Incremental bundle with --to-dir: where its base was unpacked (may be the --to-dir itself); checked, then copied from',
+      })
       .option('manifests-to-dir', {
         type: 'string',
         description:
@@ -83,6 +88,7 @@ export const unpackCommand: Command = {
       bundleDir: dir,
       to: args.to as string | undefined,
       toDir: args['to-dir'] as string | undefined,
+      baseDir: args['base-dir'] as string | undefined,
       manifestsToDir,
       keyrings: stringList(args.keyring),
       indexKeyrings: stringList(args['index-keyring']),
@@ -124,6 +130,11 @@ export const unpackCommand: Command = {
       );
     }
     const p = result.push;
+    if (p?.base) {
+      out.push(
+        `  base: all ${p.base.present} blob(s) the bundle relies on are in ${p.registry}${p.base.mounted ? `; ${p.base.mounted} mounted into the repositories that need them` : ''}`,
+      );
+    }
     if (p) {
       if (result.dryRun) {
         for (const img of p.images) {
@@ -142,6 +153,8 @@ export const unpackCommand: Command = {
       out.push(
         `  ${result.toDir.dir}: ${result.toDir.filesWritten} file(s) written (${formatBytes(result.toDir.bytesWritten)}), ${result.toDir.filesPresent} already there`,
       );
+      const b = result.toDir.base;
+      if (b) out.push(`  base: ${b.copied} blob(s) copied from --base-dir, ${b.present} already there`);
     }
     if (result.manifestsDir)
       out.push(

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { BaleError } from '../../errors.js';
+import { baseSummary, describeBase } from '../../bundle/base-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import { verify } from '../../workflows/verify/index.js';
 import { renderer, stringList, withExamples, writeJson } from '../common.js';
@@ -70,11 +71,20 @@ export const verifyCommand: Command = {
     progress.stop();
     if (args.json) {
       const { index: _index, clusterFiles: _files, release: _release, ...rest } = report;
-      writeJson(ctx, { ...rest, allowUnsigned, bundleDir: dir, durationMs: Date.now() - started });
+      const base = report.index ? baseSummary(report.index) : undefined;
+      writeJson(ctx, {
+        ...rest,
+        allowUnsigned,
+        bundleDir: dir,
+        incremental: base !== undefined,
+        ...(base ? { base } : {}),
+        durationMs: Date.now() - started,
+      });
       return report.ok ? 0 : 1;
     }
     const c = report.checked;
     const out: string[] = [];
+    const base = report.index ? baseSummary(report.index) : undefined;
     if (report.ok) {
       out.push(
         `OK: ${safeText(dir)}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified, in ${formatDuration(Date.now() - started)}`,
@@ -86,6 +96,7 @@ export const verifyCommand: Command = {
           ),
         );
       }
+      if (base) out.push(safeText(`  ${describeBase(base, formatBytes)}`));
       if (report.trust) out.push(...trustLines(report.trust));
       out.push(
         volumes.length
@@ -96,6 +107,7 @@ export const verifyCommand: Command = {
       return 0;
     }
     out.push(`FAILED: ${safeText(dir)}: ${report.problems.length} problem(s)`);
+    if (base) out.push(safeText(`  ${describeBase(base, formatBytes)}`));
     for (const p of report.problems) out.push(`  ${safeText(describeProblem(p))}`);
     if (report.trust) out.push(...trustLines(report.trust));
     out.push(problemAdvice(report.problems));

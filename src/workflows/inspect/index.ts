@@ -3,7 +3,9 @@
  * full verify (signatures checked against the keyrings, problems listed). Renderers
  * live in src/cli/inspect-render.ts.
  */
+import { baseSummary, type BaseSummary } from '../../bundle/base-schema.js';
 import { readIndex } from '../../bundle/bundle-index.js';
+import type { BundleBaseDigest } from '../../bundle/index-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import type { Progress } from '../../progress.js';
 import type { Keyring } from '../../signature/index.js';
@@ -40,6 +42,8 @@ export interface InspectReport {
   graphData?: { revision: string; digest: string; tag: string };
   /** Files `unpack --apply-manifests` applies. */
   manifests: string[];
+  /** An incremental bundle: its base, and every digest it relies on at the destination. */
+  base?: BaseSummary & { blobs: BundleBaseDigest[] };
   totals: { images: number; volumes: number; bytes: number; entries: number };
   /** Deep only. */
   /** deep only: the full verification, with the trust report (what anchors each item). */
@@ -113,6 +117,8 @@ export async function inspectBundle(dir: string, opts: InspectOptions = {}): Pro
       tag: index.graphData.tag,
     };
   }
+  const base = baseSummary(index);
+  if (base && index.base) report.base = { ...base, blobs: index.base.digests.map((d) => ({ ...d })) };
   if (opts.deep) {
     const v = await verifyBundle(dir, {
       ...(opts.keyrings ? { keyrings: opts.keyrings } : {}),

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
 import { makeSafeSubdir } from '../../safe-write.js';
+import { readPackBase } from './base.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
 import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';
@@ -56,13 +57,15 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       what: 'release',
     });
     const content = await collectImages(ctx, rel); // 3. images
+    const base = await readPackBase(ctx, content.images); // 3b. what the far side holds (--have/--since)
     const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
     const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
-    const items = buildPackItems(content.images, sigs.extras);
+    const items = buildPackItems(content.images, sigs.extras, base?.skip);
     const bp = await planBundle(ctx, items, targetFinished); // 5. the volume plan
     await checkRoom(ctx, bp); // 6. room on the target
     const written = await writeVolumes(ctx, bp); // 7. download and write
     const index = buildIndex(ctx, { rel, content, sigs, bp }, written); // 8. index, signature, sums
+    if (base) index.base = base.record;
     const signature = await signIndex(ctx, index);
     indexRewritten = true;
     await writeIndexAndSums(to, index);
@@ -100,6 +103,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         ? { revision: content.graph.revision, digest: content.graph.root.digest }
         : undefined,
       signed: signature !== undefined,
+      ...(base ? { base: { ...base.record, digests: base.record.digests.length, bytes: base.bytes } } : {}),
       stats: {
         blobsDownloaded: stats.downloaded + fed.downloaded,
         blobsReused: stats.reused + bp.blobsInCheckpoint,

@@ -23,7 +23,12 @@ export interface ExtraFile {
   data: Buffer;
 }
 
-export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): PackItem[] {
+/** `skip`: `repository@digest` of blobs left out (an incremental bundle's base). */
+export function buildPackItems(
+  images: CollectedImage[],
+  extras: ExtraFile[],
+  skip?: ReadonlySet<string>,
+): PackItem[] {
   const items: PackItem[] = [];
   let group = 0;
 
@@ -35,7 +40,7 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
     const seen = new Set<string>();
     for (const img of images.filter((i) => i.repository === repo)) {
       for (const b of treeBlobs(img.root)) {
-        if (seen.has(b.digest)) continue;
+        if (seen.has(b.digest) || skip?.has(`${repo}@${b.digest}`)) continue;
         seen.add(b.digest);
         items.push({
           kind: 'blob',

@@ -7,6 +7,10 @@ export interface PackOptions {
   /** Image set file or thin-manifest directory (`--config`): see input.ts. */
   config?: string;
   to: string;
+  /** `--have`: a `bale snapshot` file of the far-side mirror; its blobs are left out. */
+  have?: string;
+  /** `--since`: a previous bundle directory (or its bundle.json); its blobs are left out. */
+  since?: string;
   graphData?: string;
   images?: string[];
   noImages?: boolean;
@@ -54,6 +58,15 @@ export interface PackResult {
   signatures: { keyId: string; userId?: string; identity: string; source: string }[];
   graphData?: { revision: string; digest: string };
   signed: boolean;
+  /** An incremental bundle's base: where it came from, how many blobs and bytes it left out. */
+  base?: {
+    kind: 'snapshot' | 'bundle';
+    file: string;
+    sha256: string;
+    created?: string;
+    digests: number;
+    bytes: number;
+  };
   stats: {
     blobsDownloaded: number;
     blobsReused: number;

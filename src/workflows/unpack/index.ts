@@ -17,6 +17,8 @@ import { loadKeyring, loadKeyrings } from '../../signature/keyring.js';
 import { shellCommand } from '../../safe-text.js';
 import { verifyBundle, type VerifyReport } from '../../bundle/verify-bundle.js';
 import { generatedMirrorConfig, type OutputFile } from './cluster-output.js';
+import { checkBaseInDir, checkBaseInRegistry, completeFromBaseDir, type BaseCheck } from './check-base.js';
+import { ConfinedDirWriter } from './dir-writer.js';
 import { unpackToDir, type DirUnpackResult } from './dir-unpack.js';
 import { destRepository, pushBundle, type Destination, type PushResult } from './registry-push.js';
 
@@ -25,6 +27,8 @@ export interface UnpackOptions {
   /** `<registry>[/<prefix>]` */
   to?: string;
   toDir?: string;
+  /** An incremental bundle with --to-dir: where its base was unpacked (checked, then copied from). */
+  baseDir?: string;
   /** Where to write the ConfigMaps and mirror configuration. */
   manifestsToDir: string;
   keyrings?: string[];
@@ -59,8 +63,8 @@ export interface UnpackResult {
   trust?: { index: IndexSignatureState; unanchored: number; allowUnsigned: boolean };
   /** Each object to apply, where it comes from and what applying it does (listed before applying). */
   applyPlan?: (ApplyResult & { source: string })[];
-  push?: PushResult & { retries: number };
-  toDir?: DirUnpackResult;
+  push?: PushResult & { retries: number; base?: BaseCheck };
+  toDir?: DirUnpackResult & { base?: { copied: number; present: number } };
   manifestsDir?: string;
   manifestFiles: string[];
   applied: ApplyResult[];
@@ -137,6 +141,8 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     );
   }
   const index = report.index;
+  // An incremental bundle's base in --base-dir: checked before anything is pushed or written.
+  if (o.toDir) await checkBaseInDir(index, o.baseDir);
   const indexSigned = report.trust?.index.state === 'signed';
 
   const result: UnpackResult = {
@@ -207,6 +213,8 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   // 3. oc's directory layout.
   if (o.toDir && !o.dryRun) {
     result.toDir = await unpackToDir({ bundleDir: dir, index, dir: o.toDir, progress, signal: o.signal });
+    if (index.base && o.baseDir)
+      result.toDir.base = await completeFromBaseDir(index, o.baseDir, new ConfinedDirWriter(o.toDir));
   }
 
   // 4. Write the ConfigMaps and mirror configuration.
@@ -267,7 +275,7 @@ async function pushToMirror(
   index: BundleIndex,
   dest: Destination,
   progress: Progress,
-): Promise<PushResult & { retries: number }> {
+): Promise<PushResult & { retries: number; base?: BaseCheck }> {
   const credentials = await loadCredentials({
     registryConfig: o.registryConfig,
     env: o.env,
@@ -285,6 +293,9 @@ async function pushToMirror(
     },
   });
   try {
+    const common = { index, client, dest, concurrency: o.concurrency ?? 8, progress, signal: o.signal };
+    // An incremental bundle's base, all at the destination, before anything is pushed.
+    const base = await checkBaseInRegistry({ ...common, dryRun: Boolean(o.dryRun) });
     const push = await pushBundle({
       dir,
       index,
@@ -296,7 +307,7 @@ async function pushToMirror(
       progress,
       signal: o.signal,
     });
-    return { ...push, retries };
+    return { ...push, retries, ...(base ? { base } : {}) };
   } finally {
     if (o.signal?.aborted) await client.destroy();
     else await client.close();
