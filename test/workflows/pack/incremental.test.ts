@@ -52,7 +52,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
   let mirror: TestRegistry;
   let empty: TestRegistry;
   const dirs = { a: '', bFull: '', bHave: '', bSince: '', snapshot: '' };
-  const idx: Record<string, BundleIndex> = {};
+  const idx = {} as Record<'a' | 'bFull' | 'bHave' | 'bSince', BundleIndex>;
 
   beforeAll(async () => {
     setup = await setupFixture({ seed: SEED });
