@@ -23,6 +23,7 @@ export function checkComplete(
   // An incremental bundle's base: blobs (never manifests) the destination holds instead
   // of the media, in the repositories the base names for them (unpack checks them there).
   const inBase = baseBlobs(index);
+  const needed = new Set<string>(); // `repository@digest` of every blob a manifest needs
   for (const e of index.entries) {
     const at = parseV2Path(e.path);
     if (at === undefined || at.kind !== 'manifests') continue;
@@ -72,6 +73,7 @@ export function checkComplete(
       continue;
     }
     for (const d of refs.blobs) {
+      needed.add(`${at.repository}@${d}`);
       if (!has(blobEntryPath(at.repository, d)) && !inBase.has(`${at.repository}@${d}`)) {
         add({
           code: 'E_BUNDLE_INCOMPLETE',
@@ -94,6 +96,7 @@ export function checkComplete(
       }
     }
   }
+  checkBaseUsed(index, needed, add);
   // Everything the index names must be there.
   const need = (repository: string, ref: string, what: string): void => {
     const path = manifestEntryPath(repository, ref);
@@ -131,4 +134,24 @@ export function baseBlobs(index: Pick<BundleIndex, 'base'>): Set<string> {
     for (const r of [d.repository, ...(d.mountTo ?? [])]) out.add(`${r}@${d.digest}`);
   }
   return out;
+}
+
+/**
+ * Every base digest must be a blob some manifest of the bundle needs, in each repository
+ * it is mounted to (or, without mounts, where it is expected): a base is never a way to
+ * make unpack look for, or mount, anything the bundle's own manifests do not name.
+ */
+function checkBaseUsed(index: BundleIndex, needed: Set<string>, add: (p: Problem) => void): void {
+  for (const d of index.base?.digests ?? []) {
+    const repos = d.mountTo?.length ? d.mountTo : [d.repository];
+    for (const r of repos) {
+      if (needed.has(`${r}@${d.digest}`)) continue;
+      add({
+        code: 'E_BUNDLE_INVALID',
+        file: 'bundle.json',
+        digest: d.digest,
+        message: `base lists ${d.digest} for ${r}, but no manifest of the bundle needs it there`,
+      });
+    }
+  }
 }
