@@ -27,8 +27,9 @@ import { BaleError, isBaleError, messageOf } from '../../errors.js';
 import type { Repo } from '../../registry/client.js';
 import { parseManifest } from '../../registry/manifest.js';
 import { treeBlobs, treeManifests, type CollectedImage } from '../../registry/manifest-tree.js';
-import { readSnapshotFile } from '../../sets/snapshot-document.js';
+import { readSnapshotFile, type SnapshotDocument } from '../../sets/snapshot-document.js';
 import type { PackContext } from './context.js';
+import type { PackOptions } from './types.js';
 
 /** Where the far side holds each digest (blobs and manifests), with the size when known. */
 export type Holdings = Map<string, { repositories: Set<string>; size?: number }>;
@@ -55,22 +56,38 @@ function hold(held: Holdings, digest: string, repository: string, size?: number)
   h.size ??= size;
 }
 
-/** With --have or --since: what the far side holds and what this bundle leaves out. */
-export async function readPackBase(
-  ctx: PackContext,
-  images: CollectedImage[],
-): Promise<PackBase | undefined> {
-  const { have, since } = ctx.o;
+/** The base as read from its file, before any connection (a bad one stops pack at once). */
+export type LoadedBase =
+  | { kind: 'snapshot'; path: string; doc: SnapshotDocument; record: Omit<BundleBase, 'digests'> }
+  | { kind: 'bundle'; record: Omit<BundleBase, 'digests'>; held: Holdings };
+
+/** With --have or --since: reads and checks the file (called before the target is touched). */
+export async function loadPackBase(o: Pick<PackOptions, 'have' | 'since'>): Promise<LoadedBase | undefined> {
+  const { have, since } = o;
   if (have !== undefined && since !== undefined) {
     throw new BaleError('E_USAGE', '--have and --since both name a base: give one', {
       hint: 'Use --have with a snapshot of the far-side mirror, or --since with the previous bundle.',
     });
   }
-  if (have === undefined && since === undefined) return undefined;
+  if (have !== undefined) {
+    const doc = await readSnapshotFile(have);
+    const { sha256 } = await hashFile(have);
+    return { kind: 'snapshot', path: have, doc, record: { kind: 'snapshot', file: basename(have), sha256 } };
+  }
+  if (since !== undefined) return { kind: 'bundle', ...(await bundleHoldings(since)) };
+  return undefined;
+}
+
+/** What the far side holds and so what this bundle leaves out. */
+export async function readPackBase(
+  ctx: PackContext,
+  loaded: LoadedBase | undefined,
+  images: CollectedImage[],
+): Promise<PackBase | undefined> {
+  if (loaded === undefined) return undefined;
   ctx.progress.phase('base');
-  const { record, held } =
-    have !== undefined ? await snapshotHoldings(ctx, have, images) : await bundleHoldings(since ?? '');
-  return leaveOut(record, held, images);
+  const held = loaded.kind === 'bundle' ? loaded.held : await snapshotHoldings(ctx, loaded, images);
+  return leaveOut(loaded.record, held, images);
 }
 
 /** Decides which blobs to leave out: those the far side holds, except the always-carried ones. */
@@ -115,11 +132,10 @@ export function leaveOut(
 /** --have: the snapshot's manifests, read from the source by digest, and their blobs. */
 async function snapshotHoldings(
   ctx: PackContext,
-  path: string,
+  loaded: { path: string; doc: SnapshotDocument },
   images: CollectedImage[],
-): Promise<{ record: Omit<BundleBase, 'digests'>; held: Holdings }> {
-  const doc = await readSnapshotFile(path);
-  const { sha256 } = await hashFile(path);
+): Promise<Holdings> {
+  const { path, doc } = loaded;
   const held: Holdings = new Map();
   // Manifests this pack collected already need no second read.
   const known = new Map<string, { blobs: { digest: string; size: number }[]; children: string[] }>();
@@ -158,7 +174,7 @@ async function snapshotHoldings(
       `${unread.length} manifest(s) of ${path} could not be read from the source (e.g. ${unread[0]}): their blobs are carried`,
     );
   }
-  return { record: { kind: 'snapshot', file: basename(path), sha256 }, held };
+  return held;
 }
 
 async function readFromSource(

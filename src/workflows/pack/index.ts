@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { acquireLock } from '../../bundle/lock.js';
 import { BaleError } from '../../errors.js';
 import { makeSafeSubdir } from '../../safe-write.js';
-import { readPackBase } from './base.js';
+import { loadPackBase, readPackBase } from './base.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
 import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';
@@ -27,6 +27,7 @@ export { DEFAULT_COMPRESSION_LEVEL, type PackOptions, type PackResult } from './
 export async function pack(o: PackOptions): Promise<PackResult> {
   const started = Date.now();
   const to = resolve(o.to);
+  const baseInput = await loadPackBase(o); // --have / --since, read before the target is touched
   const { created, finished: targetFinished } = await prepareTarget(to);
   const stateDir = join(to, STATE_DIR);
   // The state directory never follows a link planted at `.bale` or `.bale/blobs`.
@@ -57,7 +58,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       what: 'release',
     });
     const content = await collectImages(ctx, rel); // 3. images
-    const base = await readPackBase(ctx, content.images); // 3b. what the far side holds (--have/--since)
+    const base = await readPackBase(ctx, baseInput, content.images); // 3b. what the far side holds (--have/--since)
     const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
     const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
     const items = buildPackItems(content.images, sigs.extras, base?.skip);

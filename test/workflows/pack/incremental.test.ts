@@ -9,13 +9,13 @@
  * into the mirror must leave every digest of A and B there (skopeo, an independent
  * client). `--since` A's bundle must leave out the same blobs.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureRelease, fixturePackArgs, type FixtureRelease } from '../../../fixtures/index.js';
 import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { RegistryClient } from '../../../src/registry/client.js';
-import { runBale } from '../../helpers/bale.js';
+import { runBale, type BaleRun } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { expectMirrorComplete, oneJson, storedFiles } from '../../unpack/unpack-helpers.js';
@@ -38,6 +38,10 @@ function carriedBlobs(index: BundleIndex): Set<string> {
 
 async function readIndexOf(dir: string): Promise<BundleIndex> {
   return JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as BundleIndex;
+}
+
+async function pathExists(p: string): Promise<boolean> {
+  return (await lstat(p).catch(() => undefined)) !== undefined;
 }
 
 /** Requests that write to a registry, from its access log. */
@@ -258,4 +262,84 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
       idx.bHave.base?.digests,
     );
   }, 300_000);
+
+  describe('bad bases: clear errors, no bundle left behind', () => {
+    const packB = (extra: string[], to: string): Promise<BaleRun> =>
+      runBale([...fixturePackArgs(fxB), '--keyring', setup.fx.keyringPath, ...extra, '--to', to, '--json']);
+    const errorOf = (r: BaleRun): { code: string; message: string } =>
+      (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+
+    const malformed: Record<string, string> = {
+      'not YAML': '- name: [unclosed\n',
+      'a digest that is not one': '- name: openshift/release\n  dmap:\n    "sha256:abc": []\n',
+      'an unknown field': '- name: openshift/release\n  dmap: {}\n  extra: 1\n',
+      'a CSV row short of a column': 'name,digest,tag\nopenshift/release,sha256:' + 'a'.repeat(64) + '\n',
+      'a tag naming two digests':
+        '- name: openshift/release\n  dmap:\n    "sha256:' +
+        'a'.repeat(64) +
+        '": ["x"]\n    "sha256:' +
+        'b'.repeat(64) +
+        '": ["x"]\n',
+    };
+    for (const [what, text] of Object.entries(malformed)) {
+      it(`--have with ${what}: E_SNAPSHOT_INVALID naming the file`, async () => {
+        const file = join(setup.work, `bad-${what.replace(/\W+/g, '-')}.yaml`);
+        await writeFile(file, text);
+        const to = join(setup.work, `out-${what.replace(/\W+/g, '-')}`);
+        const r = await packB(['--have', file], to);
+        expect(r.code).toBe(1);
+        expect(errorOf(r).code).toBe('E_SNAPSHOT_INVALID');
+        expect(errorOf(r).message).toContain(file);
+        expect(await pathExists(to)).toBe(false);
+      });
+    }
+
+    it('--have naming no file: E_IO naming it', async () => {
+      const file = join(setup.work, 'no-such-snapshot.yaml');
+      const r = await packB(['--have', file], join(setup.work, 'out-nofile'));
+      expect(r.code).toBe(1);
+      expect(errorOf(r).code).toBe('E_IO');
+      expect(errorOf(r).message).toContain(file);
+    });
+
+    it('--since a directory that is not a bundle, or that does not exist: a usage error', async () => {
+      const emptyDir = join(setup.work, 'not-a-bundle');
+      await mkdir(emptyDir, { recursive: true });
+      const r = await packB(['--since', emptyDir], join(setup.work, 'out-notbundle'));
+      expect(r.code).toBe(2);
+      expect(errorOf(r).message).toContain('is not a bale bundle');
+      const r2 = await packB(['--since', join(setup.work, 'nowhere')], join(setup.work, 'out-nowhere'));
+      expect(r2.code).toBe(2);
+      expect(errorOf(r2).message).toContain('does not exist');
+      expect(await pathExists(join(setup.work, 'out-notbundle'))).toBe(false);
+    });
+
+    it('--since a bundle whose bundle.json differs from its SHA256SUMS: E_BUNDLE_CORRUPT', async () => {
+      const copy = join(setup.work, 'a-tampered');
+      await cp(dirs.a, copy, { recursive: true });
+      const text = await readFile(join(copy, 'bundle.json'), 'utf8');
+      await writeFile(join(copy, 'bundle.json'), text.replace('"created": "', '"created": "1'));
+      const r = await packB(['--since', copy], join(setup.work, 'out-tampered'));
+      expect(r.code).toBe(1);
+      expect(errorOf(r).code).toBe('E_BUNDLE_CORRUPT');
+      expect(errorOf(r).message).toContain('SHA256SUMS');
+    });
+
+    it('--since a file that is not a bundle index: E_BUNDLE_INVALID', async () => {
+      const file = join(setup.work, 'bundle-lookalike.json');
+      await writeFile(file, '{"schema": "something/else"}');
+      const r = await packB(['--since', file], join(setup.work, 'out-lookalike'));
+      expect(r.code).toBe(1);
+      expect(errorOf(r).code).toBe('E_BUNDLE_INVALID');
+    });
+
+    it('--have and --since together: a usage error', async () => {
+      const r = await packB(
+        ['--have', dirs.snapshot || 'x', '--since', dirs.a],
+        join(setup.work, 'out-both'),
+      );
+      expect(r.code).toBe(2);
+      expect(r.stderr + r.stdout).toMatch(/mutually exclusive|both/);
+    });
+  });
 });
