@@ -11,7 +11,7 @@
  * be carried. Blob presence is per digest, not per repository: bale's unpack mounts a
  * blob from another repository of the same registry instead of uploading it again.
  */
-import { compareImages, compareStrings, type BlobRef, type ImageSet, type SetImage } from './image-set.js';
+import { compareImages, compareStrings, type BlobRef, type ImageSet, type SetImage } from './inventory.js';
 
 export interface PlannedImage {
   name: string;

@@ -20,7 +20,7 @@ import YAML from 'yaml';
 import { isDigest } from '../digest.js';
 import { BaleError, messageOf } from '../errors.js';
 import { isRepositoryPath, isTag } from '../registry/reference.js';
-import { ImageSet } from './image-set.js';
+import { ImageSet } from './inventory.js';
 
 export interface SnapshotEntry {
   name: string;

@@ -1,6 +1,6 @@
 /** present = M ∩ D, copy = (M ∩ S) \ D, missing = M \ (S ∪ D), and the blobs to carry. */
 import { describe, expect, it } from 'vitest';
-import { ImageSet, type SetImage } from '../../src/sets/image-set.js';
+import { ImageSet, type SetImage } from '../../src/sets/inventory.js';
 import { planBlobs, planSets } from '../../src/sets/set-plan.js';
 
 const d = (c: string): string => `sha256:${c.repeat(64)}`;

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaleError } from '../../src/errors.js';
-import { ImageSet } from '../../src/sets/image-set.js';
+import { ImageSet } from '../../src/sets/inventory.js';
 import {
   parseSnapshot,
   readSnapshotFile,

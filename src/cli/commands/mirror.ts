@@ -74,6 +74,7 @@ export const mirrorCommand: Command = {
     const progress = renderer(args, ctx);
     const result = await mirror({
       release: args.release as string | undefined,
+      config: args.config as string | undefined,
       graphData: args['graph-data'] as string | undefined,
       images: stringList(args.image),
       noImages: args.images === false,

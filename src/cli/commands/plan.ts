@@ -5,12 +5,17 @@ import { formatBytes, table } from '../format.js';
 import type { Argv } from 'yargs';
 import type { Command } from './types.js';
 
-/** The image-set flags plan and mirror share with pack: --release, --graph-data, --image, --no-images. */
+/** The image-set flags plan and mirror share with pack: --release, --config, --graph-data, --image, --no-images. */
 export function imageSetOptions(y: Argv): Argv {
   return y
     .option('release', {
       type: 'string',
       description: 'Release image pullspec (tag or digest), as for pack',
+    })
+    .option('config', {
+      type: 'string',
+      description:
+        'Image set, as for pack: an oc-mirror ImageSetConfiguration, a promoter manifest, or a thin-manifest directory',
     })
     .option('graph-data', { type: 'string', description: 'Cincinnati graph-data image, as for pack' })
     .option('image', {
@@ -77,6 +82,7 @@ export const planCommand: Command = {
     const progress = renderer(args, ctx);
     const result = await plan({
       release: args.release as string | undefined,
+      config: args.config as string | undefined,
       graphData: args['graph-data'] as string | undefined,
       images: stringList(args.image),
       noImages: args.images === false,

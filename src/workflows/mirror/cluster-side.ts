@@ -16,7 +16,7 @@ import type { Progress } from '../../progress.js';
 import { underPrefix, type RegistryTarget } from '../../registry/registry-target.js';
 import { signatureConfigMap, signatureConfigMapName } from '../../signature/configmap.js';
 import type { KeptSignature } from '../../signature/gather-signatures.js';
-import type { PlanEntry } from '../plan/index.js';
+import type { PlanEntry } from '../../sets/plan-images.js';
 
 export interface ClusterOptions {
   releaseImageSignatureToDir?: string;

@@ -11,7 +11,7 @@ import { collectManifest, treeBlobs, treeManifests } from '../../registry/manife
 import type { RegistryClient, Repo } from '../../registry/client.js';
 import { underPrefix, type RegistryTarget } from '../../registry/registry-target.js';
 import type { Progress } from '../../progress.js';
-import type { PlanEntry } from '../plan/index.js';
+import type { PlanEntry } from '../../sets/plan-images.js';
 
 export interface CopyStats {
   images: number;

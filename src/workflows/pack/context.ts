@@ -10,7 +10,7 @@ import { BlobStager } from './blob-stager.js';
 import type { BlobOpener } from '../../registry/manifest-tree.js';
 import type { MirrorSources } from '../../registry/mirror-sources.js';
 import { loadPackMirrors } from './sources.js';
-import { readPackInput, type PackInput } from './input.js';
+import { readPackInput, type PackInput } from '../../imageset/image-input.js';
 import type { PackOptions } from './types.js';
 
 const MiB = 1024 ** 2;

@@ -8,7 +8,7 @@ import { readReleasePayload } from '../../release/read-payload.js';
 import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/manifest-tree.js';
 import type { PackContext } from './context.js';
 import { collectFromSources } from './sources.js';
-import { checkArchitecture } from './input.js';
+import { checkArchitecture } from '../../imageset/image-input.js';
 
 export interface ResolvedRelease {
   repo: Repo;

@@ -13,7 +13,7 @@ import { SUMS_FILE, readSha256Sums } from '../../bundle/sha256sums.js';
 import { sha256Hex } from '../../digest.js';
 import { BaleError, messageOf } from '../../errors.js';
 import type { Progress } from '../../progress.js';
-import { ImageSet } from '../../sets/image-set.js';
+import { ImageSet } from '../../sets/inventory.js';
 import type { Keyring } from '../../signature/keyring.js';
 import { verifyBundle } from '../../bundle/verify-bundle.js';
 

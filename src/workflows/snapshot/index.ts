@@ -9,7 +9,7 @@ import type { Progress } from '../../progress.js';
 import { RegistryClient, type RegistryClientOptions } from '../../registry/client.js';
 import { loadCredentials } from '../../registry/credentials.js';
 import { formatRegistryTarget, parseRegistryTarget } from '../../registry/registry-target.js';
-import type { ImageSet } from '../../sets/image-set.js';
+import type { ImageSet } from '../../sets/inventory.js';
 import { snapshotFromSet, type SnapshotDocument } from '../../sets/snapshot-document.js';
 import type { Keyring } from '../../signature/keyring.js';
 import { collectBundleSet } from './bundle-snapshot.js';

@@ -14,7 +14,7 @@ import {
   underPrefix,
   type RegistryTarget,
 } from '../../registry/registry-target.js';
-import { ImageSet } from '../../sets/image-set.js';
+import { ImageSet } from '../../sets/inventory.js';
 
 export interface CollectRegistryOptions {
   client: RegistryClient;

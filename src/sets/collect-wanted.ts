@@ -1,12 +1,14 @@
 /**
- * M and S for `bale plan`: the images `bale pack` would carry for the same flags
- * (--release and its components, --graph-data and its signature image, --image), named
+ * M and S for `bale plan` and `bale mirror`: the images `bale pack` would carry for the
+ * same flags (--release and its components, --graph-data and its signature image,
+ * --image, and what `--config` names), named
  * as pack names them under v2/, with sizes and blobs; and which of them the source
  * really has. A component or a digest-pinned --image the source lacks stays in M (it
  * is reported as missing unless the destination has it). Signatures are not fetched:
  * a plan changes nothing and trusts nothing; pack and mirror verify them.
  */
-import { BaleError, isBaleError } from '../../errors.js';
+import { BaleError, isBaleError } from '../errors.js';
+import type { ExtraImage } from '../imageset/image-input.js';
 import {
   collectManifest,
   pickPlatform,
@@ -15,22 +17,23 @@ import {
   treeManifests,
   treeSize,
   type ManifestNode,
-} from '../../registry/manifest-tree.js';
-import { resolveGraphData } from '../../release/graph-data.js';
-import type { Progress } from '../../progress.js';
-import type { RegistryClient, Repo } from '../../registry/client.js';
-import { parseManifest } from '../../registry/manifest.js';
-import { parseReference } from '../../registry/reference.js';
-import { componentTag, releaseArchitecture, releaseTag } from '../../release/arch.js';
-import { parseRelease } from '../../release/parse-release.js';
-import { readReleasePayload } from '../../release/read-payload.js';
-import { ImageSet, type BlobRef, type SetImage } from '../../sets/image-set.js';
+} from '../registry/manifest-tree.js';
+import { resolveGraphData } from '../release/graph-data.js';
+import type { Progress } from '../progress.js';
+import type { RegistryClient, Repo } from '../registry/client.js';
+import { parseManifest } from '../registry/manifest.js';
+import { parseReference } from '../registry/reference.js';
+import { componentTag, releaseArchitecture, releaseTag } from '../release/arch.js';
+import { parseRelease } from '../release/parse-release.js';
+import { readReleasePayload } from '../release/read-payload.js';
+import { ImageSet, type BlobRef, type SetImage } from './inventory.js';
 
 export interface WantedOptions {
   client: RegistryClient;
   release?: string;
   graphData?: string;
-  images?: string[];
+  /** Images besides the release, as pack reads them from the flags and `--config`. */
+  images?: ExtraImage[];
   noImages?: boolean;
   concurrency?: number;
   progress: Progress;
@@ -65,19 +68,19 @@ export async function collectWanted(o: WantedOptions): Promise<WantedImages> {
     add(src, fromTree(GRAPH_REPOSITORY, [g.tag], g.root), true);
     if (g.signatureRoot) add(src, fromTree(GRAPH_REPOSITORY, [g.signatureTag], g.signatureRoot), true);
   }
-  for (const spec of o.images ?? []) {
+  for (const img of o.images ?? []) {
     o.signal?.throwIfAborted();
-    const ref = parseReference(spec);
+    const ref = img.reference;
     const src = { registry: ref.registry, repository: ref.repository };
-    const tags = ref.tag ? [ref.tag] : [];
+    const { tags, repository } = img;
     const root = await collectOrMissing(
       o.client,
       src,
       ref.digest ?? ref.tag ?? 'latest',
       ref.digest !== undefined,
     );
-    if (root === undefined) add(src, { name: ref.repository, digest: ref.digest ?? '', tags }, false);
-    else add(src, fromTree(ref.repository, tags, root), true);
+    if (root === undefined) add(src, { name: repository, digest: ref.digest ?? '', tags }, false);
+    else add(src, fromTree(repository, tags, root), true);
   }
   return out;
 }

@@ -4,9 +4,9 @@
  * its wanted tags already point at it (HEAD by tag). Only what M asks about is
  * queried, so a large mirror costs no more than the plan.
  */
-import type { RegistryClient } from '../../registry/client.js';
-import { underPrefix, type RegistryTarget } from '../../registry/registry-target.js';
-import { ImageSet } from '../../sets/image-set.js';
+import type { RegistryClient } from '../registry/client.js';
+import { underPrefix, type RegistryTarget } from '../registry/registry-target.js';
+import { ImageSet } from './inventory.js';
 
 export async function destinationSet(
   client: RegistryClient,

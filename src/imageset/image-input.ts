@@ -1,5 +1,5 @@
 /**
- * Phase 0: what this pack carries, from `--config FILE|DIR` (an image set: oc-mirror's
+ * What pack, plan and mirror carry (pack's phase 0), from `--config FILE|DIR` (an image set: oc-mirror's
  * ImageSetConfiguration or the image promoter's manifests, src/imageset/) combined
  * with the flags. A bundle holds one release today: it is `--release` or the set's
  * `mirror.platform.release` (both only when they name the same image). Channels (update
@@ -7,12 +7,18 @@
  * rule matches are left out with a warning (a release component is an error in
  * collect-all.ts: a release cannot be carried without it).
  */
-import { BaleError } from '../../errors.js';
-import { isBlocked, loadImageSetConfig, type ImageSet } from '../../imageset/index.js';
-import type { Progress } from '../../progress.js';
-import { formatReference, parseReference, type ImageReference } from '../../registry/reference.js';
-import { ocArch } from '../../release/arch.js';
-import type { PackOptions } from './types.js';
+import { BaleError } from '../errors.js';
+import { isBlocked, loadImageSetConfig, type ImageSet } from './index.js';
+import type { Progress } from '../progress.js';
+import { formatReference, parseReference, type ImageReference } from '../registry/reference.js';
+import { ocArch } from '../release/arch.js';
+
+/** The flags that name images (pack's, plan's and mirror's) and `--config`. */
+export interface ImageInputOptions {
+  release?: string;
+  config?: string;
+  images?: string[];
+}
 
 /** An image to carry besides the release: where it is read from, where it goes, its tags. */
 export interface ExtraImage {
@@ -24,17 +30,29 @@ export interface ExtraImage {
   tags: string[];
 }
 
-export interface PackInput {
-  /** The release pullspec. */
+export interface PackInput extends ImageInput {
   release: string;
+}
+
+/** What the flags and `--config` name; plan and mirror take a set without a release. */
+export interface ImageInput {
+  /** The release pullspec. */
+  release?: string;
   /** Images besides the release (`--image`, additionalImages, promoted images), not blocked. */
   images: ExtraImage[];
   /** The image set, when `--config` was given. */
   set?: ImageSet;
 }
 
+/** Reads `--config` (if given) and merges it with the flags; a release is required. */
+export async function readPackInput(o: ImageInputOptions, progress: Progress): Promise<PackInput> {
+  const input = await readImageInput(o, progress);
+  if (input.release === undefined) throw noRelease(input.set);
+  return { ...input, release: input.release };
+}
+
 /** Reads `--config` (if given) and merges it with the flags. */
-export async function readPackInput(o: PackOptions, progress: Progress): Promise<PackInput> {
+export async function readImageInput(o: ImageInputOptions, progress: Progress): Promise<ImageInput> {
   const set = o.config !== undefined ? await loadImageSetConfig(o.config) : undefined;
   if (set !== undefined) refuseUnsupported(set);
   if (set?.graph === true) {
@@ -64,7 +82,7 @@ export async function readPackInput(o: PackOptions, progress: Progress): Promise
   for (const p of set?.promotedImages ?? []) {
     add({ name: p.name, reference: p.source, repository: p.name, tags: p.tags });
   }
-  return { release, images, ...(set ? { set } : {}) };
+  return { ...(release !== undefined ? { release } : {}), images, ...(set ? { set } : {}) };
 }
 
 /** Parts of an image set bale reads but cannot carry yet: errors that name the field. */
@@ -98,7 +116,7 @@ function refuseUnsupported(set: ImageSet): void {
   }
 }
 
-function pickRelease(o: PackOptions, set: ImageSet | undefined): string {
+function pickRelease(o: ImageInputOptions, set: ImageSet | undefined): string | undefined {
   const fromSet = set?.releases[0];
   if (o.release !== undefined && fromSet !== undefined) {
     const a = parseReference(o.release);
@@ -110,20 +128,20 @@ function pickRelease(o: PackOptions, set: ImageSet | undefined): string {
       );
     }
   }
-  const release = o.release ?? (fromSet && formatReference(fromSet));
-  if (release === undefined) {
-    throw new BaleError(
-      'E_CONFIG',
-      set
-        ? `${set.source} names no release, and --release is not given: a bundle carries one release`
-        : 'no release to pack: give --release or --config',
-      {
-        hint: 'Give --release with the release pullspec (or mirror.platform.release in an ImageSetConfiguration).',
-        details: set ? { file: set.source } : {},
-      },
-    );
-  }
-  return release;
+  return o.release ?? (fromSet && formatReference(fromSet));
+}
+
+function noRelease(set: ImageSet | undefined): BaleError {
+  return new BaleError(
+    'E_CONFIG',
+    set
+      ? `${set.source} names no release, and --release is not given: a bundle carries one release`
+      : 'no release to pack: give --release or --config',
+    {
+      hint: 'Give --release with the release pullspec (or mirror.platform.release in an ImageSetConfiguration).',
+      details: set ? { file: set.source } : {},
+    },
+  );
 }
 
 /** The release architecture (oc naming) must be the one the image set asks for, if it asks. */
