@@ -17,6 +17,8 @@ const OPTIONS: Record<string, string[]> = {
     '--release',
     '--config',
     '--to',
+    '--have',
+    '--since',
     '--graph-data',
     '--image',
     '--signature-store',
@@ -38,6 +40,7 @@ const OPTIONS: Record<string, string[]> = {
   unpack: [
     '--to',
     '--to-dir',
+    '--base-dir',
     '--manifests-to-dir',
     '--keyring',
     '--index-keyring',

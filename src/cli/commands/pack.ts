@@ -104,10 +104,7 @@ export const packCommand: Command = {
         'With the update graph, in CD-sized volumes',
       )
       .example('$0 pack --config imageset-config.yaml --to ./bundle', 'Pack what an image set names')
-      .example(
-        '$0 pack --release quay.io/openshift-release-dev/ocp-release:4.18.2-x86_64 --have mirror-snapshot.yaml --to ./bundle',
-        'Carry only what the far-side mirror lacks',
-      )
+
       .example(
         '$0 pack --release mirror.example.com:5000/ocp/release:4.18.1-x86_64 --idms-file idms.yaml --to ./bundle',
         'Pack from your own mirror while image-references name quay.io',
