@@ -52,12 +52,16 @@ export function validateBase(value: unknown, paths: Map<string, unknown>, c: Che
     const digest = typeof e.digest === 'string' ? e.digest : '';
     if (digest <= last) c.bad(`${w}.digest`, 'must be listed once, in sorted order');
     last = digest;
-    const repos = [e.repository, ...c.arr(e, 'mountTo', w, true)];
-    repos.forEach((r, j) => {
-      if (j > 0 && !isRepository(r)) c.bad(`${w}.mountTo[${j - 1}]`, 'must be a repository path');
+    const mountTo = c.arr(e, 'mountTo', w, true);
+    mountTo.forEach((r, j) => {
+      if (!isRepository(r)) c.bad(`${w}.mountTo[${j}]`, 'must be a repository path');
+    });
+    // Where the bundle relies on it (mounted into, or else expected in) it must not be carried;
+    // the repository it is mounted from may carry it for another image of the bundle.
+    for (const r of mountTo.length > 0 ? mountTo : [e.repository]) {
       if (typeof r === 'string' && paths.has(`v2/${r}/blobs/${digest}`))
         c.bad(w, `${digest} is both carried (v2/${r}/blobs/) and relied on in the base`);
-    });
+    }
   });
 }
 

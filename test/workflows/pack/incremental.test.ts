@@ -263,6 +263,42 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
     );
   }, 300_000);
 
+  it('a blob the base holds in another repository is mounted where the bundle needs it', async () => {
+    expect(idx.bHave, 'runs after the round trip').toBeDefined();
+    // B plus one of A's components as an extra image: its blobs are in the mirror, but
+    // under openshift/release, not under the extra image's own repository.
+    const comp = setup.fx.components.find(
+      (c) => !c.mediaType.includes('index') && !c.mediaType.includes('list'),
+    );
+    expect(comp).toBeDefined();
+    const to = join(setup.work, 'b-extra');
+    const r = await runBale([
+      ...fixturePackArgs(fxB),
+      '--keyring',
+      setup.fx.keyringPath,
+      '--image',
+      comp!.ref,
+      '--since',
+      dirs.a,
+      '--to',
+      to,
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const index = await readIndexOf(to);
+    const extra = index.images.find((i) => i.name === comp!.ref);
+    expect(extra).toBeDefined();
+    const mounted = (index.base?.digests ?? []).filter((d) => d.mountTo?.includes(extra!.repository));
+    expect(mounted.length).toBeGreaterThan(0);
+    for (const d of mounted) expect(d.repository).toBe('openshift/release');
+    // The extra image is anchored by nothing (bundle.json is not signed): accepted explicitly.
+    const u = await runBale([...unpackArgs(to, `${mirror.host}/${PREFIX}`), '--allow-unsigned']);
+    expect(u.code, u.stderr).toBe(0);
+    const res = oneJson<{ push: { base: { present: number; mounted: number } } }>(u);
+    expect(res.push.base.mounted).toBe(mounted.reduce((n, d) => n + (d.mountTo?.length ?? 0), 0));
+    await expectMirrorComplete(mirror, PREFIX, index);
+  }, 300_000);
+
   describe('bad bases: clear errors, no bundle left behind', () => {
     const packB = (extra: string[], to: string): Promise<BaleRun> =>
       runBale([...fixturePackArgs(fxB), '--keyring', setup.fx.keyringPath, ...extra, '--to', to, '--json']);
