@@ -5,7 +5,14 @@ import { isBaleError } from '../../src/errors.js';
 import { signatureConfigMap } from '../../src/signature/configmap.js';
 import { verifySignatureFiles } from '../../src/workflows/verify-signature.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { CI, CI_KEYRING, COMBINED_KEYRING, REDHAT, readSignature, signaturePath } from './realdata.js';
+import {
+  CI,
+  CI_KEYRING,
+  COMBINED_KEYRING,
+  REDHAT,
+  readSignature,
+  signaturePath,
+} from '../signature/realdata.js';
 
 let dir: string;
 beforeAll(async () => {
