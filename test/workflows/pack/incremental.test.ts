@@ -18,7 +18,7 @@ import { RegistryClient } from '../../../src/registry/client.js';
 import { runBale, type BaleRun } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { expectMirrorComplete, oneJson, storedFiles } from '../../unpack/unpack-helpers.js';
+import { expectMirrorComplete, oneJson, storedFiles } from '../unpack/unpack-helpers.js';
 
 const SEED = 15;
 const PREFIX = 'mirror';

@@ -20,7 +20,7 @@ import { parseManifest } from '../../../src/registry/manifest.js';
 import { runBale } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { oneJson, storedFiles } from '../../unpack/unpack-helpers.js';
+import { oneJson, storedFiles } from './unpack-helpers.js';
 
 const SEED = 16;
 
