@@ -5,7 +5,7 @@
 import { messageOf } from '../errors.js';
 import { parseManifest } from '../registry/manifest.js';
 import { blobEntryPath, manifestEntryPath, parseV2Path } from './entry-path.js';
-import type { BundleIndex } from './index-schema.js';
+import { releasesOf, type BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
 
 /** Manifests, signatures and config files larger than this are not read into memory. */
@@ -103,9 +103,9 @@ export function checkComplete(
       });
     }
   };
-  if (index.release) {
-    need(index.release.repository, index.release.digest, 'release image');
-    need(index.release.repository, index.release.tag, 'release tag');
+  for (const r of releasesOf(index)) {
+    need(r.repository, r.digest, `release image ${r.version}`);
+    need(r.repository, r.tag, `release tag of ${r.version}`);
   }
   for (const im of index.images) {
     need(im.repository, im.digest, `image ${im.name}`);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { INDEX_FILE, INDEX_SIGNATURE_FILE, MAX_INDEX_BYTES, parseIndex } from './bundle-index.js';
 import { readClusterFiles, type VerifiedClusterFile } from './cluster-files.js';
 import { checkComplete, MAX_SMALL_CONTENT } from './completeness.js';
-import type { BundleEntry, BundleIndex } from './index-schema.js';
+import { releasesOf, type BundleEntry, type BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
 import { readBundleRelease } from './release-references.js';
 import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from './sha256sums.js';
@@ -73,8 +73,10 @@ export interface VerifyReport {
   trust?: TrustReport;
   /** The files under config/ and manifests/ as verified (text and objects), for unpack. */
   clusterFiles?: VerifiedClusterFile[];
-  /** The release payload as read from the bundle. */
+  /** The first release's payload as read from the bundle (see `releases`). */
   release?: ReleaseInfo;
+  /** Every signed release's payload as read from the bundle, in bundle.json order. */
+  releases?: ReleaseInfo[];
 }
 
 export { expectedEntries } from './expected-entries.js';
@@ -415,17 +417,22 @@ async function checkTrust(
     add,
   });
   report.clusterFiles = clusterFiles;
-  if (index.release !== undefined && sigs.signed.has(index.release.digest)) {
+  // Each signed release's payload, read back: its image-references anchor its components.
+  const payloads = new Map<string, ReleaseInfo>();
+  for (const rel of releasesOf(index)) {
+    if (!sigs.signed.has(rel.digest)) continue;
     try {
-      report.release = (await readBundleRelease(dir, index, (p) => content.get(p))).info;
+      payloads.set(rel.digest, (await readBundleRelease(dir, index, (p) => content.get(p), rel)).info);
     } catch (err) {
       add({
         code: isBaleError(err) ? err.code : 'E_RELEASE_INVALID',
-        digest: index.release.digest,
-        message: `the release payload cannot be read, so its components are not anchored: ${messageOf(err)}`,
+        digest: rel.digest,
+        message: `the payload of release ${rel.version} cannot be read, so its components are not anchored: ${messageOf(err)}`,
       });
     }
   }
+  report.releases = [...payloads.values()];
+  if (report.releases[0]) report.release = report.releases[0];
   // A bundle that already fails integrity or signature checks would list every item its
   // damage cuts off from the chain: name the cause, not its consequences (the trust
   // report still shows each item's anchor).
@@ -434,7 +441,7 @@ async function checkTrust(
     {
       index,
       manifestBytes: (p) => content.get(p),
-      ...(report.release ? { release: report.release } : {}),
+      releases: payloads,
       signed: sigs.signed,
       clusterFiles,
       indexSignature: sigs.index,

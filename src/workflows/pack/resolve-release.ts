@@ -9,6 +9,7 @@ import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/m
 import type { PackContext } from './context.js';
 import { collectFromSources } from './sources.js';
 import { checkArchitecture } from './input.js';
+import type { PlannedRelease } from './plan-releases.js';
 
 export interface ResolvedRelease {
   repo: Repo;
@@ -19,10 +20,10 @@ export interface ResolvedRelease {
   source: string;
 }
 
-/** Phase 1: the release image, its payload (version, components) and architecture. */
-export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease> {
+/** Phase 1 (once per release): the release image, its payload (version, components) and architecture. */
+export async function resolveRelease(ctx: PackContext, planned: PlannedRelease): Promise<ResolvedRelease> {
   const { client, openStaged } = ctx;
-  const { release } = ctx.input;
+  const release = planned.pullspec;
   ctx.progress.phase('resolve release');
   // The pullspec may name a host the mirror rules send elsewhere: the winning source is read from.
   const { src: repo, root, source: from } = await collectFromSources(ctx, parseReference(release));
@@ -41,7 +42,14 @@ export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease>
   const architecture = root.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
   const payload = await readReleasePayload(await openStaged(repo, lastLayer));
   const info = parseRelease(payload.imageReferences, payload.releaseMetadata, { architecture });
-  checkArchitecture(ctx.input.set, architecture);
+  checkArchitecture(ctx.input, architecture, `release ${info.version} (${release})`);
+  if (planned.version !== undefined && planned.version !== info.version) {
+    throw new BaleError(
+      'E_RELEASE_INVALID',
+      `the update graph says ${release} is ${planned.version}, but its payload says ${info.version}`,
+      { hint: 'The update graph does not match the release images: check --graph-url / --graph-file.' },
+    );
+  }
   const source = `${repo.registry}/${repo.repository}`;
   ctx.progress.info(
     `release ${info.version} (${architecture}) ${root.digest}, ${info.components.length} components`,

@@ -2,7 +2,7 @@ import { parseRegistryTarget } from '../../registry/registry-target.js';
 import { basename, join, resolve } from 'node:path';
 import { abortable } from '../../abortable.js';
 import { acquireLock, type Lock, type LockOptions } from '../../bundle/lock.js';
-import type { BundleIndex } from '../../bundle/index-schema.js';
+import { releasesOf, type BundleIndex } from '../../bundle/index-schema.js';
 import type { IndexSignatureState } from '../../bundle/trust-chain.js';
 // The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
 import type { ApplyResult } from '../../cluster/apply.js';
@@ -54,7 +54,10 @@ export interface UnpackOptions {
 export interface UnpackResult {
   ok: boolean;
   dryRun: boolean;
+  /** The last release of the bundle (the highest of an update path); every one is in `releases`. */
   release?: { version: string; digest: string; mirror?: string };
+  /** Every release of the bundle, in bundle.json order. */
+  releases: { version: string; digest: string; mirror?: string }[];
   verify: { ok: boolean; problems: number };
   trust?: { index: IndexSignatureState; unanchored: number; allowUnsigned: boolean };
   /** Each object to apply, where it comes from and what applying it does (listed before applying). */
@@ -143,6 +146,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     ok: true,
     dryRun: Boolean(o.dryRun),
     verify: { ok: true, problems: 0 },
+    releases: [],
     ...(report.trust
       ? {
           trust: {
@@ -164,7 +168,8 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
       `${report.trust.unanchored} item(s) no signature anchors are unpacked because of --allow-unsigned`,
     );
   }
-  if (index.release) result.release = { version: index.release.version, digest: index.release.digest };
+  result.releases = releasesOf(index).map((r) => ({ version: r.version, digest: r.digest }));
+  if (result.releases.length > 0) result.release = result.releases.at(-1);
 
   // ConfigMaps and mirror configuration: the verified bytes, never re-read.
   const files: OutputFile[] = (report.clusterFiles ?? [])
@@ -195,13 +200,12 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   // 2. Push to the mirror registry.
   if (dest) {
     result.push = await pushToMirror(o, dir, index, dest, progress);
-    if (index.release) {
-      result.release = {
-        version: index.release.version,
-        digest: index.release.digest,
-        mirror: `${dest.registry}/${destRepository(dest, index.release.repository)}@${index.release.digest}`,
-      };
-    }
+    result.releases = releasesOf(index).map((r) => ({
+      version: r.version,
+      digest: r.digest,
+      mirror: `${dest.registry}/${destRepository(dest, r.repository)}@${r.digest}`,
+    }));
+    if (result.releases.length > 0) result.release = result.releases.at(-1);
   }
 
   // 3. oc's directory layout.
@@ -237,14 +241,14 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   }
 
   // 6. What to do next (every word from the media shell-quoted).
-  if (result.toDir && index.release) {
+  for (const r of result.toDir ? releasesOf(index) : []) {
     result.nextSteps.push(
       shellCommand([
         'oc',
         'image',
         'mirror',
-        `--from-dir=${result.toDir.dir}`,
-        `file://openshift/release:${index.release.version}*`,
+        `--from-dir=${result.toDir!.dir}`,
+        `file://openshift/release:${r.version}*`,
         'REGISTRY/REPOSITORY',
       ]),
     );
@@ -253,9 +257,13 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     if (!o.applyManifests && !o.dryRun) {
       result.nextSteps.push(shellCommand(['oc', 'apply', '-f', result.manifestsDir ?? o.manifestsToDir]));
     }
-    result.nextSteps.push(
-      shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', result.release.mirror]),
-    );
+    // An update path is taken one release at a time, in order.
+    for (const r of result.releases) {
+      if (r.mirror === undefined) continue;
+      result.nextSteps.push(
+        shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', r.mirror]),
+      );
+    }
   }
   result.durationMs = Date.now() - started;
   return result;
