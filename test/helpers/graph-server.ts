@@ -28,6 +28,8 @@ export interface GraphSpec {
   conditionalEdges?: { edges: [string, string][]; risks: GraphRiskSpec[] }[];
   /** Payload repository (default quay.io/openshift-release-dev/ocp-release). */
   repository?: string;
+  /** version → the payload pullspec pinned by digest (e.g. a release pushed to a loopback registry); default: repository@payloadDigest. */
+  payloads?: Record<string, string>;
 }
 
 /** A deterministic digest for a release version and architecture. */
@@ -44,10 +46,11 @@ export function graphDocument(spec: GraphSpec, arch: string, channel?: string): 
   const index = new Map(versions.map((v, i) => [v, i]));
   const nodes = versions.map((v) => ({
     version: v,
-    payload: `${repo}@${payloadDigest(v, arch)}`,
+    payload: spec.payloads?.[v] ?? `${repo}@${payloadDigest(v, arch)}`,
     metadata: {
       [CHANNELS_KEY]: spec.releases[v]!.join(','),
-      'io.openshift.upgrades.graph.release.manifestref': payloadDigest(v, arch),
+      'io.openshift.upgrades.graph.release.manifestref':
+        spec.payloads?.[v]?.slice(spec.payloads[v]!.indexOf('@') + 1) ?? payloadDigest(v, arch),
       url: `https://access.redhat.com/errata/RHSA-${v}`,
     },
   }));
