@@ -175,7 +175,7 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
   it('bundle.json lists entries, volumes, images, signatures and graph-data', async () => {
     const { fx } = s;
     const index = await readIndex(bundle);
-    expect(index.schema).toBe('bale.bundle/v1');
+    expect(index.schema).toBe('bale.bundle/v2');
     expect(index.releases[0]).toMatchObject({
       version: fx.release.version,
       architecture: 'x86_64',

@@ -115,10 +115,6 @@ export const packCommand: Command = {
       )
       .example('$0 pack --config imageset-config.yaml --to ./bundle', 'Pack what an image set names')
       .example(
-        '$0 pack --config imageset-config.yaml --graph-file stable-4.18.json --to ./bundle',
-        'Resolve its channels (update paths) against a saved graph',
-      )
-      .example(
         '$0 pack --release mirror.example.com:5000/ocp/release:4.18.1-x86_64 --idms-file idms.yaml --to ./bundle',
         'Pack from your own mirror while image-references name quay.io',
       ),
