@@ -62,8 +62,16 @@ export async function collectImages(ctx: PackContext, rels: ResolvedRelease[]): 
   }
   for (const img of ctx.input.images) {
     ctx.signal?.throwIfAborted();
-    const { src, root } = await collectFromSources(ctx, img.reference);
-    out.images.push({ name: img.name, src, repository: img.repository, tags: img.tags, root });
+    const { src, root, sources, origin } = await collectFromSources(ctx, img.reference);
+    out.images.push({
+      name: img.name,
+      src,
+      sources,
+      origin,
+      repository: img.repository,
+      tags: img.tags,
+      root,
+    });
   }
   return out;
 }
@@ -75,6 +83,8 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
   const release: CollectedImage = {
     name: 'release',
     src: rel.repo,
+    sources: rel.sources,
+    origin: rel.origin,
     repository: 'openshift/release',
     tags: [releaseTag(info.version, architecture)],
     root: rel.root,
@@ -86,11 +96,13 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
       limit(async () => {
         ctx.signal?.throwIfAborted();
         refuseBlocked(ctx, comp.name, comp.image);
-        const { src, root } = await collectFromSources(ctx, comp.image);
+        const { src, root, sources, origin } = await collectFromSources(ctx, comp.image);
         ctx.progress.advance(0, 1);
         return {
           name: comp.name,
           src,
+          sources,
+          origin,
           repository: 'openshift/release',
           tags: [componentTag(info.version, architecture, comp.name)],
           root,

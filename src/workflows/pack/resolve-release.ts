@@ -9,6 +9,7 @@ import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/m
 import type { PackContext } from './context.js';
 import { collectFromSources } from './sources.js';
 import { checkArchitecture } from './input.js';
+import type { SourceCandidate } from '../../registry/mirror-sources.js';
 import type { PlannedRelease } from './plan-releases.js';
 
 export interface ResolvedRelease {
@@ -18,6 +19,10 @@ export interface ResolvedRelease {
   info: ReleaseInfo;
   /** `registry/repository` the release was read from. */
   source: string;
+  /** Every source of the release image, the one read first (blob fallback). */
+  sources: SourceCandidate[];
+  /** The repository the pullspec names. */
+  origin: Repo;
 }
 
 /** Phase 1 (once per release): the release image, its payload (version, components) and architecture. */
@@ -26,7 +31,13 @@ export async function resolveRelease(ctx: PackContext, planned: PlannedRelease):
   const release = planned.pullspec;
   ctx.progress.phase('resolve release');
   // The pullspec may name a host the mirror rules send elsewhere: the winning source is read from.
-  const { src: repo, root, source: from } = await collectFromSources(ctx, parseReference(release));
+  const {
+    src: repo,
+    root,
+    source: from,
+    sources,
+    origin,
+  } = await collectFromSources(ctx, parseReference(release));
   if (from.kind === 'mirror')
     ctx.progress.info(`release ${release} read from mirror ${formatReference(from.reference)}`);
   const image = pickPlatform(root);
@@ -54,5 +65,5 @@ export async function resolveRelease(ctx: PackContext, planned: PlannedRelease):
   ctx.progress.info(
     `release ${info.version} (${architecture}) ${root.digest}, ${info.components.length} components`,
   );
-  return { repo, root, architecture, info, source };
+  return { repo, root, architecture, info, source, sources, origin };
 }

@@ -114,7 +114,8 @@ export async function writeIndexAndSums(to: string, index: BundleIndex): Promise
 function bundleImage(img: CollectedImage): BundleImage {
   const out: BundleImage = {
     name: img.name,
-    source: `${img.src.registry}/${img.src.repository}`,
+    // The name the image is known by (image-references): mirror configuration maps it.
+    source: `${(img.origin ?? img.src).registry}/${(img.origin ?? img.src).repository}`,
     repository: img.repository,
     digest: img.root.digest,
     mediaType: img.root.mediaType,
