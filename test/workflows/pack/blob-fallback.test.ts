@@ -13,7 +13,7 @@ import { runBale } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { skopeoInspectRaw, skopeoOk } from '../../helpers/skopeo.js';
-import { expectFinishedBundle, readIndex } from '../../pack/helpers.js';
+import { expectFinishedBundle, readIndex } from './helpers.js';
 
 const SEED = 1415;
 

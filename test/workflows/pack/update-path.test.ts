@@ -34,7 +34,7 @@ import {
 } from '../../helpers/graph-server.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { skopeoInspectRaw } from '../../helpers/skopeo.js';
-import { expectFinishedBundle, listVolume, readIndex, volumeNames } from '../../pack/helpers.js';
+import { expectFinishedBundle, listVolume, readIndex, volumeNames } from './helpers.js';
 
 const SEED = 1414;
 const CHANNEL = 'stable-4.16';
