@@ -10,7 +10,7 @@ import { blobEntryPath } from '../bundle/entry-path.js';
 import { entryBound } from '../bundle/plan.js';
 import { spaceNeeded } from '../bundle/space-check.js';
 import { BaleError } from '../errors.js';
-import { readImageInput } from '../imageset/image-input.js';
+import { readPackInput } from '../imageset/image-input.js';
 import type { Progress } from '../progress.js';
 import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
 import { formatRegistryTarget, underPrefix, type RegistryTarget } from '../registry/registry-target.js';
@@ -91,10 +91,20 @@ export async function planWith(
       hint: 'The same flags as bale pack.',
     });
   }
-  const input = await readImageInput(o, progress);
+  const input = await readPackInput(o, progress, { releaseRequired: false });
+  if (input.releases.length > 1 || input.channels.length > 0) {
+    throw new BaleError(
+      'E_CONFIG',
+      'plan and mirror take one release: --release or mirror.platform.release',
+      {
+        hint: 'Channels and several releases are for bale pack; plan each release on its own.',
+      },
+    );
+  }
+  const release = input.releases[0];
   const w = await collectWanted({
     client: src,
-    ...(input.release !== undefined ? { release: input.release } : {}),
+    ...(release !== undefined ? { release } : {}),
     ...(o.graphData !== undefined ? { graphData: o.graphData } : {}),
     images: input.images,
     noImages: Boolean(o.noImages),
