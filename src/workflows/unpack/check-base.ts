@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
+import { readIndex } from '../../bundle/bundle-index.js';
 import { blobEntryPath } from '../../bundle/entry-path.js';
 import type { BundleBase, BundleBaseDigest, BundleIndex } from '../../bundle/index-schema.js';
 import { HashingStream } from '../../digest.js';
@@ -196,4 +197,29 @@ export async function completeFromBaseDir(
     }
   }
   return out;
+}
+
+/**
+ * Before verify (whose single pass pushes blobs while it reads): the base of bundle.json
+ * as it reads strictly, checked by HEAD only (nothing is written). A bundle.json that
+ * does not parse is left to verify to report.
+ */
+export async function precheckBase(
+  dir: string,
+  client: RegistryClient,
+  dest: Destination,
+  o: { concurrency?: number; signal?: AbortSignal },
+  progress: Progress,
+): Promise<void> {
+  const index = await readIndex(dir).catch(() => undefined);
+  if (index?.base === undefined) return;
+  await checkBaseInRegistry({
+    index,
+    client,
+    dest,
+    concurrency: o.concurrency ?? 8,
+    dryRun: true,
+    progress,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }

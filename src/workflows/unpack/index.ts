@@ -22,7 +22,7 @@ import { makeSafeDir } from '../../safe-write.js';
 import { silentProgress, type Progress } from '../../progress.js';
 import { parseRegistryTarget } from '../../registry/registry-target.js';
 import { applyPlan } from './apply-step.js';
-import { checkBaseInDir, checkBaseInRegistry, completeFromBaseDir } from './check-base.js';
+import { checkBaseInDir, checkBaseInRegistry, completeFromBaseDir, precheckBase } from './check-base.js';
 import { ConfinedDirWriter } from './dir-writer.js';
 import { unpackToDir } from './dir-unpack.js';
 import { applyPlanFor, outputFiles, writeManifestFiles } from './manifest-files.js';
@@ -76,6 +76,9 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     // 1. Verify everything (one pass: pushing blobs on the way); from here on only what was verified is acted on.
     // With --to-dir the directory writer reads the volumes again anyway: two passes.
     const singlePass = mirror !== undefined && !o.verifyFirst && !o.dryRun && !o.toDir;
+    // An incremental bundle's base, before the single pass sends anything: HEAD only, from
+    // bundle.json as read (checked again, and mounted, once the bundle verified).
+    if (mirror && dest) await precheckBase(dir, mirror.client, dest, o, progress);
     const uploads = await UploadState.open(singlePass ? o.stateDir : undefined, (m) => progress.warn(m));
     const report = await verifyPhase(o, dir, keys, progress, singlePass ? mirror.push : undefined, uploads);
     result = initialResult(o, report, progress);
