@@ -275,6 +275,7 @@ describe('unpack of an incremental bundle', () => {
         '--to',
         `${dest.host}/m2`,
         '--dest-tls-verify=false',
+        '--verify-first',
         ...common('forged-manifest'),
       ]);
       expect(r.code).toBe(1);
@@ -305,6 +306,7 @@ describe('unpack of an incremental bundle', () => {
         '--to',
         `${dest.host}/m3`,
         '--dest-tls-verify=false',
+        '--verify-first',
         ...common('forged-mount'),
       ]);
       expect(r.code).toBe(1);
