@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBaleError } from '../../src/errors.js';
-import { signatureConfigMap } from '../../src/signature/configmap.js';
-import { verifySignatureFiles } from '../../src/workflows/verify-signature.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { isBaleError } from '../../../src/errors.js';
+import { signatureConfigMap } from '../../../src/signature/configmap.js';
+import { verifySignatureFiles } from '../../../src/workflows/verify-signature/index.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import {
   CI,
   CI_KEYRING,
@@ -12,7 +12,7 @@ import {
   REDHAT,
   readSignature,
   signaturePath,
-} from '../signature/realdata.js';
+} from '../../signature/realdata.js';
 
 let dir: string;
 beforeAll(async () => {
