@@ -23,6 +23,12 @@ export interface UnpackOptions {
    * tags only once everything verified.
    */
   verifyFirst?: boolean;
+  /**
+   * Where unpack records its open upload sessions, so that a killed run continues them
+   * (the CLI's default: $XDG_STATE_HOME/bale/unpack or ~/.local/state/bale/unpack).
+   * Without it, an interrupted upload starts over.
+   */
+  stateDir?: string;
   registryConfig?: string;
   destTlsVerify?: boolean;
   caFile?: string;
