@@ -12,6 +12,7 @@ import { writeVolume } from '../../src/bundle/volume-writer.js';
 import { sha256Hex } from '../../src/digest.js';
 import { isBaleError } from '../../src/errors.js';
 import { noise } from '../../fixtures/hostile/valid-bundle.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -32,11 +33,12 @@ const entries: PlannedEntry[] = [
   { path: 'v2/r/manifests/v1', type: 'symlink', size: 0, linkTarget: `sha256:${hex}` },
   { path: 'config/a.yaml', type: 'file', size: 6 },
 ];
+const chunkSizes = mulberry32(13);
 const content = (e: PlannedEntry): Readable => {
   if (e.path === 'config/a.yaml') return Readable.from([Buffer.from('a: 1\n'), Buffer.from('\n')]);
   const data = e.path.endsWith(layerHex) ? layer : manifest;
-  // Chunk the source differently each call: output must not depend on it.
-  const size = 1 + Math.floor(Math.random() * 70_000);
+  // Chunk the source differently each call (seeded): output must not depend on it.
+  const size = 1 + Math.floor(chunkSizes() * 70_000);
   const chunks: Buffer[] = [];
   for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size));
   return Readable.from(chunks);
