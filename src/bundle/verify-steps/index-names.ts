@@ -6,7 +6,7 @@
  * audit ends when either fails (a forged index is caught before any request).
  */
 import { manifestEntryPath, parseV2Path } from '../entry-path.js';
-import type { BundleIndex } from '../index-schema.js';
+import { releasesOf, type BundleIndex } from '../index-schema.js';
 import type { Problem } from '../problem.js';
 
 /** Every image, tag and child the index names is an entry of the bundle. */
@@ -23,9 +23,9 @@ export function checkIndexNames(index: BundleIndex, add: (p: Problem) => void): 
       });
     }
   };
-  if (index.release) {
-    need(index.release.repository, index.release.digest, 'release image');
-    need(index.release.repository, index.release.tag, 'release tag');
+  for (const r of releasesOf(index)) {
+    need(r.repository, r.digest, `release image ${r.version}`);
+    need(r.repository, r.tag, `release tag of ${r.version}`);
   }
   for (const im of index.images) {
     need(im.repository, im.digest, `image ${im.name}`);

@@ -136,10 +136,14 @@ export const unpackCommand: Command = {
       writeJson(ctx, result);
       return code;
     }
-    const rel = result.release;
-    out.push(
-      `${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`,
-    );
+    const rels = result.releases;
+    const what =
+      rels.length === 1
+        ? `OpenShift ${rels[0]!.version} ${rels[0]!.digest}`
+        : rels.length > 1
+          ? `OpenShift ${rels.map((r) => r.version).join(', ')} (${rels.length} releases)`
+          : 'bundle';
+    out.push(`${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${what} from ${dir}`);
     if (result.trust) {
       const t = result.trust;
       out.push(

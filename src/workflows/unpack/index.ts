@@ -82,14 +82,13 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     // 2. The mirror: blobs (two passes), then manifests children first, then tags.
     if (mirror && dest) {
       result.push = await mirror.finish(report);
-      const release = releasesOf(report.index ?? {})[0];
-      if (release) {
-        result.release = {
-          version: release.version,
-          digest: release.digest,
-          mirror: mirrorReference(dest, release),
-        };
-      }
+      result.releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
+        version: r.version,
+        digest: r.digest,
+        mirror: mirrorReference(dest, r),
+      }));
+      const last = result.releases.at(-1);
+      if (last) result.release = last;
     }
   } finally {
     await mirror?.close();
@@ -107,7 +106,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   // 5. Apply to the cluster, after the images are in place.
   if (plan.objects.length > 0) await applyPlan(o, plan, result, progress);
   // 6. What to do next.
-  result.nextSteps = nextSteps(o, result, result.release?.version);
+  result.nextSteps = nextSteps(o, result);
   result.durationMs = Date.now() - started;
   return result;
 }
@@ -136,7 +135,11 @@ function initialResult(o: UnpackOptions, report: VerifyReport, progress: Progres
       `${trust.unanchored} item(s) no signature anchors are unpacked because of --allow-unsigned`,
     );
   }
-  const release = releasesOf(report.index ?? {})[0];
+  const releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
+    version: r.version,
+    digest: r.digest,
+  }));
+  const release = releases.at(-1);
   return {
     ok: true,
     dryRun: Boolean(o.dryRun),
@@ -150,7 +153,8 @@ function initialResult(o: UnpackOptions, report: VerifyReport, progress: Progres
           },
         }
       : {}),
-    ...(release ? { release: { version: release.version, digest: release.digest } } : {}),
+    ...(release ? { release } : {}),
+    releases,
     manifestFiles: [],
     applied: [],
     conflicts: 0,

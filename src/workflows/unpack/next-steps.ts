@@ -2,19 +2,16 @@ import { shellCommand } from '../../safe-text.js';
 import type { UnpackOptions, UnpackResult } from './options.js';
 
 /** What to do next (every word from the media shell-quoted). */
-export function nextSteps(
-  o: UnpackOptions,
-  result: UnpackResult,
-  releaseVersion: string | undefined,
-): string[] {
+export function nextSteps(o: UnpackOptions, result: UnpackResult): string[] {
   const steps: string[] = [];
-  if (result.toDir && releaseVersion !== undefined) {
+  // Every release of an update path, in order.
+  for (const { version: releaseVersion } of result.toDir ? result.releases : []) {
     steps.push(
       shellCommand([
         'oc',
         'image',
         'mirror',
-        `--from-dir=${result.toDir.dir}`,
+        `--from-dir=${result.toDir!.dir}`,
         `file://openshift/release:${releaseVersion}*`,
         'REGISTRY/REPOSITORY',
       ]),
@@ -24,9 +21,11 @@ export function nextSteps(
     if (!o.applyManifests && !o.dryRun) {
       steps.push(shellCommand(['oc', 'apply', '-f', result.manifestsDir ?? o.manifestsToDir]));
     }
-    steps.push(
-      shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', result.release.mirror]),
-    );
+    // An update path is taken one release at a time, in order.
+    for (const r of result.releases) {
+      if (r.mirror === undefined) continue;
+      steps.push(shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', r.mirror]));
+    }
   }
   return steps;
 }

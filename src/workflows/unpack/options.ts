@@ -51,7 +51,10 @@ export interface UnpackOptions {
 export interface UnpackResult {
   ok: boolean;
   dryRun: boolean;
+  /** The last release of the bundle (the highest of an update path); every one is in `releases`. */
   release?: { version: string; digest: string; mirror?: string };
+  /** Every release of the bundle, in bundle.json order. */
+  releases: { version: string; digest: string; mirror?: string }[];
   verify: { ok: boolean; problems: number };
   trust?: { index: IndexSignatureState; unanchored: number; allowUnsigned: boolean };
   /** Each object to apply, where it comes from and what applying it does (listed before applying). */

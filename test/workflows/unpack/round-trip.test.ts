@@ -9,12 +9,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BundleIndex } from '../../src/bundle/index-schema.js';
+import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale, spawnBale } from '../helpers/bale.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { faults, startFaultProxy, type FaultProxy, type RequestLog } from '../helpers/fault-proxy.js';
-import { startRegistry } from '../helpers/registry.js';
+import { runBale, spawnBale } from '../../helpers/bale.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+import { faults, startFaultProxy, type FaultProxy, type RequestLog } from '../../helpers/fault-proxy.js';
+import { startRegistry } from '../../helpers/registry.js';
 import {
   expectMirrorComplete,
   mirrorHas,
@@ -78,8 +78,8 @@ describe('bale unpack --to (round trips into real registries)', () => {
     expect(first.ok).toBe(true);
     expect(first.push.blobsUploaded).toBeGreaterThan(0);
     expect(first.push.manifestsPushed).toBeGreaterThan(0);
-    expect(first.release.digest).toBe(b.index.release?.digest);
-    expect(first.release.mirror).toBe(`${dest.host}/mirror/openshift/release@${b.index.release?.digest}`);
+    expect(first.release.digest).toBe(b.index.releases[0]?.digest);
+    expect(first.release.mirror).toBe(`${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}`);
     await expectMirrorComplete(dest, 'mirror', b.index);
 
     // Re-run through a proxy that logs every request.
@@ -166,7 +166,7 @@ describe('bale unpack --to (round trips into real registries)', () => {
     expect(end.signal).toBe('SIGKILL');
     // Killed before the release manifest went up.
     expect(proxy.log.some(isManifestPut)).toBe(false);
-    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.release?.digest ?? '')).toBe(false);
+    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.releases[0]?.digest ?? '')).toBe(false);
 
     proxy.setPlan({});
     const before = proxy.log.length;

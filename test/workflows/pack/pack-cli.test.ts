@@ -7,13 +7,13 @@ import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { parseManifest } from '../../src/registry/manifest.js';
-import { signatureConfigMap } from '../../src/signature/configmap.js';
-import { parseKeyring } from '../../src/signature/keyring.js';
-import { generateKey, verifyDetached } from '../../src/signature/sign.js';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
-import { freePort } from '../helpers/tmp.js';
+import { parseManifest } from '../../../src/registry/manifest.js';
+import { signatureConfigMap } from '../../../src/signature/configmap.js';
+import { parseKeyring } from '../../../src/signature/keyring.js';
+import { generateKey, verifyDetached } from '../../../src/signature/sign.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { freePort } from '../../helpers/tmp.js';
 import {
   expectFinishedBundle,
   extractAlone,
@@ -175,8 +175,8 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
   it('bundle.json lists entries, volumes, images, signatures and graph-data', async () => {
     const { fx } = s;
     const index = await readIndex(bundle);
-    expect(index.schema).toBe('bale.bundle/v1');
-    expect(index.release).toMatchObject({
+    expect(index.schema).toBe('bale.bundle/v2');
+    expect(index.releases[0]).toMatchObject({
       version: fx.release.version,
       architecture: 'x86_64',
       digest: fx.release.digest,
@@ -261,7 +261,7 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
       ].sort(),
     );
     expect(index.images).toEqual([]);
-    expect(index.release).toBeUndefined(); // no release image under v2/ to point at
+    expect(index.releases[0]).toBeUndefined(); // no release image under v2/ to point at
     expect(index.signatures.map((x) => [x.digest, x.identity])).toEqual([
       [s.fx.release.digest, s.fx.releaseIdentity],
       [s.fx.release.digest, s.fx.releaseIdentity],
