@@ -155,7 +155,9 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(cm).toBeDefined();
     expect((cm?.metadata.labels as Record<string, string>)[LABEL]).toBe('');
     const keys = Object.keys((cm?.binaryData ?? {}) as Record<string, string>);
-    expect(keys.length).toBe(b.index.signatures.filter((s) => s.digest === b.index.releases[0]?.digest).length);
+    expect(keys.length).toBe(
+      b.index.signatures.filter((s) => s.digest === b.index.releases[0]?.digest).length,
+    );
     expect(keys[0]).toBe(`${cmName}-1`);
     // Only the signature ConfigMap: no mirror configuration without --apply-manifests.
     expect(kube.count()).toBe(1);

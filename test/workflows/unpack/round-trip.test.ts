@@ -166,7 +166,9 @@ describe('bale unpack --to (round trips into real registries)', () => {
     expect(end.signal).toBe('SIGKILL');
     // Killed before the release manifest went up.
     expect(proxy.log.some(isManifestPut)).toBe(false);
-    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.releases[0]?.digest ?? '')).toBe(false);
+    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.releases[0]?.digest ?? '')).toBe(
+      false,
+    );
 
     proxy.setPlan({});
     const before = proxy.log.length;
