@@ -67,7 +67,7 @@ export function volumeChains(index: BundleIndex, selected: readonly string[]): s
 export async function readVolumes(
   bundle: OpenedBundle,
   only: Set<string> | undefined,
-  o: { progress: Progress; tap?: EntryTap; concurrency?: number },
+  o: { progress: Progress; tap?: EntryTap; concurrency?: number; signal?: AbortSignal },
   add: (p: Problem) => void,
 ): Promise<VolumeFindings> {
   const idx = bundle.index;
@@ -85,6 +85,7 @@ export async function readVolumes(
       chains.map((chain) =>
         limit(async () => {
           for (const name of chain) {
+            o.signal?.throwIfAborted();
             const v = byName.get(name);
             if (v !== undefined) await audit.readOne(v);
           }
@@ -122,7 +123,7 @@ class VolumeAudit {
 
   constructor(
     private readonly bundle: OpenedBundle,
-    private readonly o: { progress: Progress; tap?: EntryTap },
+    private readonly o: { progress: Progress; tap?: EntryTap; signal?: AbortSignal },
   ) {
     for (const e of bundle.index.entries) {
       if (e.parts) for (const p of e.parts) this.locate.set(p.path, p.volume);
@@ -224,7 +225,11 @@ class VolumeAudit {
     const addHere = (p: Problem): void => {
       problems.push(p);
     };
-    const { bundle, progress } = { bundle: this.bundle, progress: this.o.progress };
+    const { bundle, progress, signal } = {
+      bundle: this.bundle,
+      progress: this.o.progress,
+      signal: this.o.signal,
+    };
     const listed = bundle.sums?.get(vol.name);
     if (bundle.sums !== undefined && listed === undefined) {
       addHere({
@@ -267,6 +272,8 @@ class VolumeAudit {
     async function* tapFile(): AsyncGenerator<Buffer> {
       // Each chunk is done with (hashed, decompressed) before the next is read.
       for await (const b of readFileChunks(path)) {
+        // An interrupt stops the read at the next chunk (the caller reports the abort).
+        signal?.throwIfAborted();
         fileHash.update(b);
         hashed += b.length;
         progress.advance(b.length);
@@ -281,6 +288,7 @@ class VolumeAudit {
         this.breakSplit(p.entry ?? '', new Error(p.message));
       },
       onEntry: (e, stream) => this.onEntry(vol.name, e, stream),
+      ...(signal ? { signal } : {}),
     });
     let actual: string | undefined;
     if (result.aborted || hashed !== size) {
