@@ -24,7 +24,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatProfile, summariseProfile, type ProfileSummary } from './cpu-profile.js';
 import { haveGnuTime, median, processCpuSeconds, run, timed, type Sample } from './measure.js';
-import { startRegistryProcess } from '../fixtures/registry-process.js';
+import { REGISTRY_BINARY, startRegistryProcess } from '../fixtures/registry-process.js';
 import { buildSource, type SourceRelease } from './source-release.js';
 
 const MiB = 1024 ** 2;
@@ -673,7 +673,7 @@ async function main(): Promise<void> {
     ['skopeo', '--version'],
     ['zstd', '--version'],
     ['sha256sum', '--version'],
-    ['/usr/bin/docker-registry', '--version'],
+    [REGISTRY_BINARY, '--version'],
   ] as const) {
     await run(cmd, [flagArg]).catch((err: Error) => {
       throw new Error(`the benchmark needs ${cmd}: ${err.message}`);

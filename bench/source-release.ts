@@ -18,6 +18,7 @@ import {
 import { imageConfig, imageManifest, type FixtureLayer } from '../fixtures/image-builder.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { MEDIA_TYPES } from '../src/registry/manifest.js';
+import { seededLogText } from '../fixtures/prng.js';
 import { startRegistryProcess, type RegistryProcess } from '../fixtures/registry-process.js';
 
 export interface SourceOptions {
@@ -45,39 +46,6 @@ export interface SourceRelease {
   imageCount: number;
 }
 
-const WORDS = (
-  'release payload cluster operator image manifest layer digest registry mirror bundle volume signature ' +
-  'keyring channel upgrade graph node machine config network ingress console etcd kube apiserver ' +
-  'controller scheduler router monitoring storage driver certificate secret route info warn error debug'
-).split(' ');
-
-/** `size` bytes of seeded log-like text (xorshift; about 5:1 with zstd -3), fast enough for GiBs. */
-function textChunk(seed: number, size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const next = (): number => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  let pos = 0;
-  let line = 0;
-  while (pos < size) {
-    const head = `2025-03-01T00:${String(line % 60).padStart(2, '0')}:${String(next() % 60).padStart(2, '0')}Z ${next() % 100000} `;
-    pos += out.write(head, pos, 'latin1');
-    const words = 6 + (next() % 10);
-    for (let i = 0; i < words && pos < size; i++) {
-      pos += out.write(`${WORDS[next() % WORDS.length] ?? 'x'} `, pos, 'latin1');
-    }
-    if (pos < size) out[pos++] = 0x0a;
-    line++;
-  }
-  return out;
-}
-
 function compressibleEntries(seed: number, total: number): TarEntry[] {
   const fileSize = 8 << 20;
   const entries: TarEntry[] = [];
@@ -86,7 +54,7 @@ function compressibleEntries(seed: number, total: number): TarEntry[] {
     entries.push({
       name: `var/log/bench/${i}.log`,
       size,
-      stream: () => Readable.from([textChunk(seed * 1000 + i, size)]),
+      stream: () => Readable.from([seededLogText(seed * 1000 + i, size)]),
     });
   }
   return entries;

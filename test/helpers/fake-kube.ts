@@ -29,6 +29,7 @@
  * `insecure-skip-tls-verify` when started with `{ tls: false }`.
  * PATCH is not implemented (bale's apply never sends it): it answers 405.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -174,7 +175,7 @@ function status(
 
 export async function startFakeKube(opts: { tls?: boolean; token?: string } = {}): Promise<FakeKube> {
   const tls = opts.tls ?? true;
-  const token = opts.token ?? `fake-token-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}`;
+  const token = opts.token ?? `fake-token-${randomBytes(12).toString('hex')}`;
   const store = new Map<string, Obj>();
   const log: FakeKubeRequest[] = [];
   const injections: Injection[] = [];
