@@ -354,10 +354,14 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
           [
             'bale verify',
             () =>
-              timed(process.execPath, [BALE_BIN, 'verify', bundle, '--keyring', keyring, '--json'], {
-                env: env.bale,
-                scratch,
-              }),
+              timed(
+                process.execPath,
+                [BALE_BIN, 'verify', bundle, '--keyring', keyring, '--allow-unsigned', '--json'],
+                {
+                  env: env.bale,
+                  scratch,
+                },
+              ),
           ],
           ['sha256sum volumes', () => timed('sha256sum', vols, { env: env.skopeo, scratch })],
         ];
@@ -380,6 +384,8 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
               `${host}/mirror`,
               '--keyring',
               keyring,
+              // The extra --image content (the compressible image) is not anchored by the release signature.
+              '--allow-unsigned',
               '--manifests-to-dir',
               join(repDir, 'manifests'),
               '--json',
@@ -399,6 +405,8 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
               '--verify-first',
               '--keyring',
               keyring,
+              // The extra --image content (the compressible image) is not anchored by the release signature.
+              '--allow-unsigned',
               '--manifests-to-dir',
               join(repDir, 'manifests-two-passes'),
               '--json',
@@ -548,7 +556,8 @@ async function profileRuns(
   if (args.only.has('pack'))
     await one('pack', [...src.packArgs, ...args.packExtra, '--to', bundle, '--quiet']);
   const existing = args.only.has('pack') ? bundle : join(repDir, 'bundle');
-  if (args.only.has('verify')) await one('verify', ['verify', existing, '--keyring', keyring, '--quiet']);
+  if (args.only.has('verify'))
+    await one('verify', ['verify', existing, '--keyring', keyring, '--allow-unsigned', '--quiet']);
   if (args.only.has('unpack')) {
     const dest = await startRegistryProcess({ parentDir: dir });
     try {
@@ -559,6 +568,7 @@ async function profileRuns(
         `${dest.host}/mirror`,
         '--keyring',
         keyring,
+        '--allow-unsigned',
         '--manifests-to-dir',
         join(dir, 'prof-manifests'),
         '--quiet',

@@ -50,6 +50,8 @@ export interface VerifyOptions {
   tap?: EntryTap;
   /** Volumes read at the same time (default and at most 4). */
   concurrency?: number;
+  /** Stops reading the volumes (at the next chunk); the caller reports the interrupt. */
+  signal?: AbortSignal;
 }
 
 export interface VerifyReport {
@@ -133,6 +135,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
       progress,
       ...(opts.tap ? { tap: opts.tap } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     },
     add,
   );

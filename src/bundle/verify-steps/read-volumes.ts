@@ -67,67 +67,127 @@ export function volumeChains(index: BundleIndex, selected: readonly string[]): s
 export async function readVolumes(
   bundle: OpenedBundle,
   only: Set<string> | undefined,
-  o: { progress: Progress; tap?: EntryTap; concurrency?: number },
+  o: { progress: Progress; tap?: EntryTap; concurrency?: number; signal?: AbortSignal },
   add: (p: Problem) => void,
 ): Promise<VolumeFindings> {
   const idx = bundle.index;
-  const locate = new Map<string, string>();
-  const manifestBlobs = new Set<string>();
-  const partOf = new Map<string, { entry: BundleEntry; index: number }>();
-  for (const e of idx.entries) {
-    if (e.parts) for (const p of e.parts) locate.set(p.path, p.volume);
-    else if (e.volume !== undefined) locate.set(e.path, e.volume);
-    if (e.type === 'hardlink' && e.linkTarget !== undefined) manifestBlobs.add(e.linkTarget);
-    e.parts?.forEach((p, i) => partOf.set(p.path, { entry: e, index: i }));
+  const audit = new VolumeAudit(bundle, o);
+  const selected = idx.volumes.filter((v) => only === undefined || only.has(v.name));
+  o.progress.phase('verify', { bytes: selected.reduce((n, v) => n + v.size, 0), items: selected.length });
+  const byName = new Map(selected.map((v) => [v.name, v]));
+  const chains = volumeChains(
+    idx,
+    selected.map((v) => v.name),
+  );
+  const limit = pLimit(Math.max(1, Math.min(o.concurrency ?? MAX_PARALLEL_VOLUMES, MAX_PARALLEL_VOLUMES)));
+  try {
+    await Promise.all(
+      chains.map((chain) =>
+        limit(async () => {
+          for (const name of chain) {
+            o.signal?.throwIfAborted();
+            const v = byName.get(name);
+            if (v !== undefined) await audit.readOne(v);
+          }
+        }),
+      ),
+    );
+  } catch (err) {
+    limit.clearQueue();
+    audit.failOpenSinks(err as Error);
+    throw err;
+  } finally {
+    // Problems of parallel volumes are reported in bundle order, as a sequential read would.
+    for (const v of selected) for (const p of audit.perVolume.get(v.name) ?? []) add(p);
   }
-  const found: VolumeFindings = {
+  // A split entry whose last part was never reached: its sink learns it now.
+  audit.failOpenSinks(new Error('not every part was read'));
+  if (only === undefined) checkSplitEntries(idx, audit.splitHashes, add);
+  return audit.found;
+}
+
+/** The state of one verify's volume reads: what is kept, split entries' hashes and sinks. */
+class VolumeAudit {
+  readonly found: VolumeFindings = {
     content: new Map(),
     tooLarge: new Set(),
     checked: { volumes: 0, entries: 0, bytes: 0 },
   };
-  const splitHashes = new Map<string, SplitHash>();
+  readonly splitHashes = new Map<string, SplitHash>();
+  readonly perVolume = new Map<string, Problem[]>();
   /** A split entry's sink lives across its parts (and so across volumes of one chain). */
-  const splitSinks = new Map<string, TapSink | undefined>();
-  // Problems of parallel volumes are reported in bundle order, as a sequential read would.
-  const perVolume = new Map<string, Problem[]>();
+  private readonly splitSinks = new Map<string, TapSink | undefined>();
+  private readonly locate = new Map<string, string>();
+  private readonly manifestBlobs = new Set<string>();
+  private readonly partOf = new Map<string, { entry: BundleEntry; index: number }>();
 
-  const breakSplit = (path: string, reason: Error): void => {
-    const part = partOf.get(path);
+  constructor(
+    private readonly bundle: OpenedBundle,
+    private readonly o: { progress: Progress; tap?: EntryTap; signal?: AbortSignal },
+  ) {
+    for (const e of bundle.index.entries) {
+      if (e.parts) for (const p of e.parts) this.locate.set(p.path, p.volume);
+      else if (e.volume !== undefined) this.locate.set(e.path, e.volume);
+      if (e.type === 'hardlink' && e.linkTarget !== undefined) this.manifestBlobs.add(e.linkTarget);
+      e.parts?.forEach((p, i) => this.partOf.set(p.path, { entry: e, index: i }));
+    }
+  }
+
+  failOpenSinks(reason: Error): void {
+    for (const s of this.splitSinks.values()) s?.fail(reason);
+    this.splitSinks.clear();
+  }
+
+  private breakSplit(path: string, reason: Error): void {
+    const part = this.partOf.get(path);
     if (part === undefined) return;
-    const whole = splitHashes.get(part.entry.path);
+    const whole = this.splitHashes.get(part.entry.path);
     if (whole) whole.broken = true;
-    else splitHashes.set(part.entry.path, { hash: createHash('sha256'), next: -1, broken: true });
-    splitSinks.get(part.entry.path)?.fail(reason);
-    splitSinks.set(part.entry.path, undefined);
-  };
+    else this.splitHashes.set(part.entry.path, { hash: createHash('sha256'), next: -1, broken: true });
+    this.splitSinks.get(part.entry.path)?.fail(reason);
+    this.splitSinks.set(part.entry.path, undefined);
+  }
 
-  const onEntry = async (volume: string, e: ExpectedEntry, stream: AsyncIterable<unknown> | undefined) => {
+  /** The sink for an entry's bytes: the tap's, or for a part the one its whole entry opened. */
+  private async sinkFor(
+    volume: string,
+    e: ExpectedEntry,
+    whole: SplitHash | undefined,
+  ): Promise<TapSink | undefined> {
+    const part = this.partOf.get(e.path);
+    if (part === undefined || whole === undefined) return this.o.tap?.entry(volume, e);
+    if (part.index === 0 && !whole.broken) {
+      const wholeExpected = { path: part.entry.path, type: 'file' as const, size: part.entry.size };
+      this.splitSinks.set(
+        part.entry.path,
+        await this.o.tap?.entry(volume, { ...wholeExpected, ...shaOf(part.entry) }),
+      );
+    }
+    return whole.broken ? undefined : this.splitSinks.get(part.entry.path);
+  }
+
+  private async onEntry(
+    volume: string,
+    e: ExpectedEntry,
+    stream: AsyncIterable<unknown> | undefined,
+  ): Promise<void> {
+    const found = this.found;
     found.checked.entries++;
     if (stream === undefined) return;
-    const part = partOf.get(e.path);
-    const keep = part === undefined && wantsContent(e.path, manifestBlobs);
+    const part = this.partOf.get(e.path);
+    const keep = part === undefined && wantsContent(e.path, this.manifestBlobs);
     if (keep && e.size > MAX_SMALL_CONTENT) found.tooLarge.add(e.path);
     const collect = keep && e.size <= MAX_SMALL_CONTENT;
     let whole: SplitHash | undefined;
-    let sink: TapSink | undefined;
     if (part !== undefined) {
-      whole = splitHashes.get(part.entry.path);
+      whole = this.splitHashes.get(part.entry.path);
       if (whole === undefined) {
         whole = { hash: createHash('sha256'), next: 0, broken: false };
-        splitHashes.set(part.entry.path, whole);
+        this.splitHashes.set(part.entry.path, whole);
       }
       if (whole.next !== part.index) whole.broken = true;
-      if (part.index === 0 && !whole.broken) {
-        const wholeExpected = { path: part.entry.path, type: 'file' as const, size: part.entry.size };
-        splitSinks.set(
-          part.entry.path,
-          await o.tap?.entry(volume, { ...wholeExpected, ...shaOf(part.entry) }),
-        );
-      }
-      sink = whole.broken ? undefined : splitSinks.get(part.entry.path);
-    } else {
-      sink = await o.tap?.entry(volume, e);
     }
+    const sink = await this.sinkFor(volume, e, whole);
     const chunks: Buffer[] = [];
     try {
       for await (const c of stream) {
@@ -139,29 +199,36 @@ export async function readVolumes(
       }
     } catch (err) {
       if (part === undefined) sink?.fail(err as Error);
-      else breakSplit(e.path, err as Error);
+      else this.breakSplit(e.path, err as Error);
       throw err;
     }
     // The stream ended cleanly: these are the bytes the index vouches for.
     if (collect) found.content.set(e.path, Buffer.concat(chunks));
-    if (whole !== undefined && part !== undefined) {
-      whole.next = part.index + 1;
-      if (part.index === (part.entry.parts?.length ?? 0) - 1) {
-        const s = splitSinks.get(part.entry.path);
-        splitSinks.delete(part.entry.path);
-        if (s && !whole.broken) {
-          if (whole.hash.copy().digest('hex') === part.entry.sha256) await s.end();
-          else s.fail(new Error(`${part.entry.path}: its parts do not join to the indexed sha256`));
-        }
-      }
-    } else if (sink) await sink.end();
-  };
+    if (whole === undefined || part === undefined) {
+      if (sink) await sink.end();
+      return;
+    }
+    whole.next = part.index + 1;
+    if (part.index !== (part.entry.parts?.length ?? 0) - 1) return;
+    const s = this.splitSinks.get(part.entry.path);
+    this.splitSinks.delete(part.entry.path);
+    if (s && !whole.broken) {
+      if (whole.hash.copy().digest('hex') === part.entry.sha256) await s.end();
+      else s.fail(new Error(`${part.entry.path}: its parts do not join to the indexed sha256`));
+    }
+  }
 
-  const readOne = async (vol: { name: string; size: number; sha256: string }): Promise<void> => {
+  /** Reads one volume: its listing, size, every entry, and its sha256 (hashed on the way). */
+  async readOne(vol: { name: string; size: number; sha256: string }): Promise<void> {
     const problems: Problem[] = [];
-    perVolume.set(vol.name, problems);
+    this.perVolume.set(vol.name, problems);
     const addHere = (p: Problem): void => {
       problems.push(p);
+    };
+    const { bundle, progress, signal } = {
+      bundle: this.bundle,
+      progress: this.o.progress,
+      signal: this.o.signal,
     };
     const listed = bundle.sums?.get(vol.name);
     if (bundle.sums !== undefined && listed === undefined) {
@@ -179,22 +246,20 @@ export async function readVolumes(
       });
     }
     const path = bundle.volumePath(vol.name);
-    let size: number;
-    try {
-      const st = await stat(path);
-      if (!st.isFile()) {
-        addHere({ code: 'E_BUNDLE_INVALID', volume: vol.name, message: `${vol.name} is not a regular file` });
-        return failVolumeSinks(vol.name);
-      }
-      size = st.size;
-    } catch {
-      addHere({
-        code: 'E_BUNDLE_INCOMPLETE',
-        volume: vol.name,
-        message: `${vol.name} is missing from ${bundle.dir}`,
-      });
-      return failVolumeSinks(vol.name);
+    const st = await stat(path).catch(() => undefined);
+    if (st === undefined || !st.isFile()) {
+      addHere(
+        st === undefined
+          ? {
+              code: 'E_BUNDLE_INCOMPLETE',
+              volume: vol.name,
+              message: `${vol.name} is missing from ${bundle.dir}`,
+            }
+          : { code: 'E_BUNDLE_INVALID', volume: vol.name, message: `${vol.name} is not a regular file` },
+      );
+      return this.failVolumeSinks(vol.name);
     }
+    const size = st.size;
     if (size !== vol.size) {
       addHere({
         code: 'E_BUNDLE_CORRUPT',
@@ -204,10 +269,11 @@ export async function readVolumes(
     }
     const fileHash = createHash('sha256');
     let hashed = 0;
-    const progress = o.progress;
     async function* tapFile(): AsyncGenerator<Buffer> {
       // Each chunk is done with (hashed, decompressed) before the next is read.
       for await (const b of readFileChunks(path)) {
+        // An interrupt stops the read at the next chunk (the caller reports the abort).
+        signal?.throwIfAborted();
         fileHash.update(b);
         hashed += b.length;
         progress.advance(b.length);
@@ -216,12 +282,13 @@ export async function readVolumes(
     }
     const result = await bundle.readVolume(vol.name, {
       source: tapFile(),
-      locate: (p) => locate.get(p),
+      locate: (p) => this.locate.get(p),
       onProblem: (p) => {
         addHere(p);
-        breakSplit(p.entry ?? '', new Error(p.message));
+        this.breakSplit(p.entry ?? '', new Error(p.message));
       },
-      onEntry: (e, stream) => onEntry(vol.name, e, stream),
+      onEntry: (e, stream) => this.onEntry(vol.name, e, stream),
+      ...(signal ? { signal } : {}),
     });
     let actual: string | undefined;
     if (result.aborted || hashed !== size) {
@@ -240,46 +307,15 @@ export async function readVolumes(
         message: `${vol.name} has sha256 ${actual}, bundle.json says ${vol.sha256}`,
       });
     }
-    found.checked.volumes++;
-  };
+    this.found.checked.volumes++;
+  }
 
   /** A volume that cannot be read breaks the split entries it holds a part of. */
-  function failVolumeSinks(volume: string): void {
-    for (const e of idx.entries)
+  private failVolumeSinks(volume: string): void {
+    for (const e of this.bundle.index.entries)
       for (const p of e.parts ?? [])
-        if (p.volume === volume) breakSplit(p.path, new Error(`${volume} cannot be read`));
+        if (p.volume === volume) this.breakSplit(p.path, new Error(`${volume} cannot be read`));
   }
-
-  const selected = idx.volumes.filter((v) => only === undefined || only.has(v.name));
-  o.progress.phase('verify', { bytes: selected.reduce((n, v) => n + v.size, 0), items: selected.length });
-  const byName = new Map(selected.map((v) => [v.name, v]));
-  const chains = volumeChains(
-    idx,
-    selected.map((v) => v.name),
-  );
-  const limit = pLimit(Math.max(1, Math.min(o.concurrency ?? MAX_PARALLEL_VOLUMES, MAX_PARALLEL_VOLUMES)));
-  try {
-    await Promise.all(
-      chains.map((chain) =>
-        limit(async () => {
-          for (const name of chain) {
-            const v = byName.get(name);
-            if (v !== undefined) await readOne(v);
-          }
-        }),
-      ),
-    );
-  } catch (err) {
-    limit.clearQueue();
-    for (const s of splitSinks.values()) s?.fail(err as Error);
-    throw err;
-  } finally {
-    for (const v of selected) for (const p of perVolume.get(v.name) ?? []) add(p);
-  }
-  // A split entry whose last part was never reached: its sink learns it now.
-  for (const [path, s] of splitSinks) s?.fail(new Error(`${path}: not every part was read`));
-  if (only === undefined) checkSplitEntries(idx, splitHashes, add);
-  return found;
 }
 
 function shaOf(e: BundleEntry): { sha256?: string } {

@@ -47,12 +47,18 @@ export async function verifyPhase(
       progress,
       ...(tap ? { tap } : {}),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
     });
   } catch (err) {
     await push?.abandon(false);
     throw err;
   }
   if (report.ok && report.index !== undefined) return report;
+  if (o.signal?.aborted) {
+    // Interrupted, not failed: the upload sessions stay recorded for the next run.
+    await push?.abandon(false);
+    o.signal.throwIfAborted();
+  }
   const sent = (await push?.abandon(true)) ?? 0;
   const first = report.problems
     .slice(0, 5)

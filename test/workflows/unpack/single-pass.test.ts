@@ -202,7 +202,9 @@ describe('unpack --to: one read of the media', () => {
     const first = await runBale(unpackArgs(bundle, `${proxy.host}/mirror`, ['--state-dir', stateDir]));
     expect(first.code, first.stderr).toBe(0);
     // Take the large blob out of its repository (the registry's delete API): it is the only blob to push.
-    const repo = `mirror/${large.repository}`;
+    const entry = index.entries.find((e) => e.path.endsWith(`/blobs/${large.digest}`));
+    if (entry === undefined) throw new Error('the large blob is not in the bundle');
+    const repo = `mirror/${entry.path.slice('v2/'.length, entry.path.indexOf('/blobs/'))}`;
     const del = await fetch(`http://${reg.host}/v2/${repo}/blobs/${large.digest}`, { method: 'DELETE' });
     expect(del.status).toBe(202);
 
