@@ -24,6 +24,7 @@ import {
   type BundleSignature,
   type BundleVolume,
 } from './index-schema.js';
+import { SIGSTORE_KEYS, sigstoreListProblems, type BundleSigstore } from './sigstore-index.js';
 
 export const INDEX_FILE = 'bundle.json';
 /** bundle.json larger than this is refused before parsing. */
@@ -41,6 +42,7 @@ const KEYS = {
     'images',
     'signatures',
     'graphData',
+    'sigstore',
     'manifests',
     'volumes',
     'entries',
@@ -90,6 +92,7 @@ export function serializeIndex(index: BundleIndex): string {
     images: (v) => (v as BundleImage[]).map((i) => ordered(i, KEYS.image)),
     signatures: sigs,
     graphData: (v) => ordered(v as BundleGraphData, KEYS.graphData, { signatures: sigs }),
+    sigstore: (v) => (v as BundleSigstore[]).map((x) => ordered(x, SIGSTORE_KEYS)),
     volumes: (v) => (v as BundleVolume[]).map((x) => ordered(x, KEYS.volume)),
     entries: (v) =>
       (v as BundleEntry[]).map((e) =>
@@ -447,6 +450,7 @@ export function validateIndex(value: unknown): { index?: BundleIndex; problems: 
       arr(o, 'signatures', 'graphData').forEach((s, i) => checkSignature(s, `graphData.signatures[${i}]`));
     }
   }
+  for (const p of sigstoreListProblems(top.sigstore, isRepository)) problems.push(p);
   arr(top, 'manifests', 'bundle.json').forEach((m, i) => {
     if (typeof m !== 'string' || !(m.startsWith('config/') || m.startsWith('manifests/'))) {
       bad(`manifests[${i}]`, 'must be an entry path under config/ or manifests/');

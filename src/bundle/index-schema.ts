@@ -5,6 +5,10 @@
  * Paths inside volumes are relative, '/'-separated, and start with one of
  * `v2/`, `config/`, `signatures/`, `manifests/`.
  */
+import type { BundleSigstore } from './sigstore-index.js';
+
+export type { BundleSigstore } from './sigstore-index.js';
+
 export const BUNDLE_SCHEMA = 'bale.bundle/v1';
 
 export interface BundleIndex {
@@ -20,6 +24,8 @@ export interface BundleIndex {
   /** Release-image signatures kept (each verified at pack time). */
   signatures: BundleSignature[];
   graphData?: BundleGraphData;
+  /** Sigstore signature artifacts carried (each also in `images`): src/bundle/sigstore-index.ts. */
+  sigstore?: BundleSigstore[];
   /** Files under config/ and manifests/ that `unpack --apply-manifests` applies. */
   manifests: string[];
   volumes: BundleVolume[];

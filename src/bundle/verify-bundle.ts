@@ -21,6 +21,13 @@ import { readBundleRelease } from './release-references.js';
 import { SUMS_FILE, hashFile, readSha256Sums, type SumLine } from './sha256sums.js';
 import { checkSignatures, type SignatureResult } from './signature-checks.js';
 import { computeTrust, type TrustReport } from './trust-chain.js';
+import {
+  checkSigstoreArtifacts,
+  sigstoreKeysFor,
+  sigstorePayloadPaths,
+  type SigstoreResult,
+} from './sigstore-checks.js';
+import type { SigstoreKey } from '../signature/sigstore-key.js';
 import { expectedEntries } from './expected-entries.js';
 import { readVolume } from './volume-reader.js';
 import { readFileChunks } from './file-chunks.js';
@@ -52,6 +59,8 @@ export interface VerifyOptions {
   ignore?: string[];
   /** Time for signature expiry checks. */
   now?: Date;
+  /** Sigstore public keys for the `.sig` artifacts; default: the shipped Red Hat key. */
+  sigstoreKeys?: SigstoreKey[];
 }
 
 export interface VerifyReport {
@@ -75,6 +84,8 @@ export interface VerifyReport {
   clusterFiles?: VerifiedClusterFile[];
   /** The release payload as read from the bundle. */
   release?: ReleaseInfo;
+  /** Each Sigstore signature artifact with its state (a full verify only). */
+  sigstore?: SigstoreResult[];
 }
 
 export { expectedEntries } from './expected-entries.js';
@@ -226,6 +237,8 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   for (const e of idx.entries) {
     if (e.type === 'hardlink' && e.linkTarget !== undefined) manifestBlobs.add(e.linkTarget);
   }
+  // Sigstore payloads are small blobs the signature checks read.
+  for (const p of sigstorePayloadPaths(idx)) manifestBlobs.add(p);
   const content = new Map<string, Buffer>();
   const tooLarge = new Set<string>();
   const splitHashes = new Map<string, { hash: Hash; next: number; broken: boolean }>();
@@ -426,6 +439,14 @@ async function checkTrust(
       });
     }
   }
+  const sigstore = checkSigstoreArtifacts({
+    index,
+    content,
+    keys: await sigstoreKeysFor(index, opts.sigstoreKeys, add),
+    allowUnsigned: Boolean(opts.allowUnsigned),
+    add,
+  });
+  if (index.sigstore !== undefined) report.sigstore = sigstore.results;
   // A bundle that already fails integrity or signature checks would list every item its
   // damage cuts off from the chain: name the cause, not its consequences (the trust
   // report still shows each item's anchor).
@@ -439,6 +460,7 @@ async function checkTrust(
       clusterFiles,
       indexSignature: sigs.index,
       allowUnsigned: Boolean(opts.allowUnsigned),
+      sigstore: sigstore.anchors,
     },
     (p) => {
       if (!failing || p.code !== 'E_UNANCHORED') add(p);

@@ -4,7 +4,7 @@ import { parseReference } from '../../registry/reference.js';
 import { defaultRegistriesConfLocations } from '../../registry/registries-conf.js';
 import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
 import { UsageError } from '../errors.js';
-import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './types.js';
 
@@ -12,7 +12,7 @@ export const packCommand: Command = {
   command: 'pack',
   describe: 'Pack a release, its components, signatures and graph-data into a bundle (connected side)',
   builder: (y) =>
-    registryOptions(y, 'src')
+    sigstoreKeyOption(registryOptions(y, 'src'))
       .option('release', {
         type: 'string',
         description: 'Release image pullspec (tag or digest); optional when --config names the release',
@@ -80,6 +80,12 @@ export const packCommand: Command = {
         description:
           'containers registries.conf whose [[registry.mirror]] tables to use. Default: the usual locations',
       })
+      .option('sigstore', {
+        type: 'boolean',
+        default: true,
+        description:
+          'Carry the Sigstore signature artifacts (sha256-<hex>.sig) of every image; --no-sigstore: do not look for them',
+      })
       .option('verify-after-write', {
         type: 'boolean',
         description: 'Read every volume back and verify it after writing',
@@ -128,6 +134,8 @@ export const packCommand: Command = {
         noImages: args.images === false,
         signatureStores: stringList(args['signature-store']),
         keyrings: stringList(args.keyring),
+        sigstoreKeys: stringList(args['sigstore-key']),
+        sigstore: args.sigstore !== false,
         registryConfig: args['registry-config'] as string | undefined,
         idmsFiles: stringList(args['idms-file']),
         icspFiles: stringList(args['icsp-file']),
@@ -161,6 +169,12 @@ export const packCommand: Command = {
         `  ${result.signatures.length} release signature(s): ${[...new Set(result.signatures.map((s) => s.keyId))].join(', ')}`,
       ];
       if (result.graphData) lines.push(`  graph-data revision ${result.graphData.revision}`);
+      if (result.sigstore.length > 0) {
+        const valid = result.sigstore.filter((s) => s.state === 'valid').length;
+        lines.push(
+          `  ${result.sigstore.length} Sigstore signature artifact(s), ${valid} verified with the Sigstore key(s)`,
+        );
+      }
       lines.push(
         `  downloaded ${result.stats.blobsDownloaded} blobs (${formatBytes(result.stats.bytesDownloaded)}), reused ${result.stats.blobsReused} blobs and ${result.stats.volumesReused} volumes, ${result.stats.retries} retries, in ${formatDuration(result.durationMs)}`,
       );

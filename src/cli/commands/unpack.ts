@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { unpack } from '../../workflows/unpack/index.js';
-import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
 import { safeText } from '../safe-text.js';
@@ -10,7 +10,7 @@ export const unpackCommand: Command = {
   command: 'unpack <bundle-dir>',
   describe: 'Verify a bundle, push it to a mirror registry and/or a directory, write and apply the manifests',
   builder: (y) =>
-    registryOptions(y, 'dest')
+    sigstoreKeyOption(registryOptions(y, 'dest'))
       .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
       .option('to', { type: 'string', description: 'Mirror registry, <registry>[/<prefix>]' })
       .option('to-dir', {
@@ -85,6 +85,7 @@ export const unpackCommand: Command = {
       toDir: args['to-dir'] as string | undefined,
       manifestsToDir,
       keyrings: stringList(args.keyring),
+      sigstoreKeys: stringList(args['sigstore-key']),
       indexKeyrings: stringList(args['index-keyring']),
       allowUnsigned: Boolean(args['allow-unsigned']),
       registryConfig: args['registry-config'] as string | undefined,

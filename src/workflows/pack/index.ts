@@ -12,6 +12,7 @@ import { checkRoom, planBundle } from './plan-bundle.js';
 import { resolveRelease } from './resolve-release.js';
 import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
 import { signatureFiles } from './signature-files.js';
+import { collectSigstoreArtifacts } from './sigstore-artifacts.js';
 import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
 import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
 import { verifyAfterWrite } from './verify-after-write.js';
@@ -56,6 +57,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       what: 'release',
     });
     const content = await collectImages(ctx, rel); // 3. images
+    const sigstore = await collectSigstoreArtifacts(ctx, content.images); // 3b. their Sigstore signatures
+    content.images.push(...sigstore.images);
     const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
     const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
     const items = buildPackItems(content.images, sigs.extras);
@@ -63,6 +66,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     await checkRoom(ctx, bp); // 6. room on the target
     const written = await writeVolumes(ctx, bp); // 7. download and write
     const index = buildIndex(ctx, { rel, content, sigs, bp }, written); // 8. index, signature, sums
+    if (sigstore.records.length > 0) index.sigstore = sigstore.records;
     const signature = await signIndex(ctx, index);
     indexRewritten = true;
     await writeIndexAndSums(to, index);
@@ -99,6 +103,12 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       graphData: content.graph
         ? { revision: content.graph.revision, digest: content.graph.root.digest }
         : undefined,
+      sigstore: sigstore.records.map(({ repository, tag, digest, state }) => ({
+        repository,
+        tag,
+        digest,
+        state,
+      })),
       signed: signature !== undefined,
       stats: {
         blobsDownloaded: stats.downloaded + fed.downloaded,

@@ -14,6 +14,10 @@ export interface PackOptions {
   signatureStores?: string[];
   /** Keyring files; default: Red Hat release key 2, shipped with bale. */
   keyrings?: string[];
+  /** PEM public keys for Sigstore signatures (`--sigstore-key`); default: the shipped Red Hat key. */
+  sigstoreKeys?: string[];
+  /** false (`--no-sigstore`): do not look for Sigstore signature artifacts. */
+  sigstore?: boolean;
   registryConfig?: string;
   /** ImageDigestMirrorSet files (`--idms-file`): where content by digest also lives. */
   idmsFiles?: string[];
@@ -53,6 +57,8 @@ export interface PackResult {
   volumes: { name: string; size: number; sha256: string; entries: number }[];
   signatures: { keyId: string; userId?: string; identity: string; source: string }[];
   graphData?: { revision: string; digest: string };
+  /** Sigstore signature artifacts carried, with the state pack found. */
+  sigstore: { repository: string; tag: string; digest: string; state: string }[];
   signed: boolean;
   stats: {
     blobsDownloaded: number;

@@ -4,8 +4,8 @@ import { abortable } from '../../abortable.js';
 import { acquireLock, type Lock, type LockOptions } from '../../bundle/lock.js';
 import type { BundleIndex } from '../../bundle/index-schema.js';
 import type { IndexSignatureState } from '../../bundle/trust-chain.js';
-// The Kubernetes client is large (hundreds of modules): it is loaded only when applying.
 import type { ApplyResult } from '../../cluster/apply.js';
+import { openClusterApplier } from '../../cluster/apply-reporting.js';
 import { planApply, type ApplyPlan } from '../../cluster/allowed-objects.js';
 import { BaleError, isBaleError } from '../../errors.js';
 import { ioError } from '../../io-error.js';
@@ -14,9 +14,9 @@ import { silentProgress, type Progress } from '../../progress.js';
 import { RegistryClient } from '../../registry/client.js';
 import { loadCredentials } from '../../registry/credentials.js';
 import { loadKeyring, loadKeyrings } from '../../signature/keyring.js';
-import { shellCommand } from '../../safe-text.js';
+import { loadSigstoreKey } from '../../signature/sigstore-key.js';
 import { verifyBundle, type VerifyReport } from '../../bundle/verify-bundle.js';
-import { generatedMirrorConfig, type OutputFile } from './cluster-output.js';
+import { generatedMirrorConfig, unpackNextSteps, type OutputFile } from './cluster-output.js';
 import { unpackToDir, type DirUnpackResult } from './dir-unpack.js';
 import { destRepository, pushBundle, type Destination, type PushResult } from './registry-push.js';
 
@@ -28,6 +28,8 @@ export interface UnpackOptions {
   /** Where to write the ConfigMaps and mirror configuration. */
   manifestsToDir: string;
   keyrings?: string[];
+  /** PEM Sigstore public keys (`--sigstore-key`); default: the shipped Red Hat key. */
+  sigstoreKeys?: string[];
   /** Keyrings for bundle.json.asc only (the packer's signature over the index). */
   indexKeyrings?: string[];
   /** Unpack content no signature anchors (said in the result and the progress). */
@@ -115,8 +117,12 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     : undefined;
 
   // 1. Verify everything first; from here on only what was verified is acted on.
+  const sigstoreKeys = o.sigstoreKeys?.length
+    ? await Promise.all(o.sigstoreKeys.map((p) => loadSigstoreKey(p)))
+    : undefined;
   const report: VerifyReport = await verifyBundle(dir, {
     keyrings,
+    ...(sigstoreKeys ? { sigstoreKeys } : {}),
     indexKeyrings,
     allowUnsigned: Boolean(o.allowUnsigned),
     progress,
@@ -237,26 +243,16 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   }
 
   // 6. What to do next (every word from the media shell-quoted).
-  if (result.toDir && index.release) {
-    result.nextSteps.push(
-      shellCommand([
-        'oc',
-        'image',
-        'mirror',
-        `--from-dir=${result.toDir.dir}`,
-        `file://openshift/release:${index.release.version}*`,
-        'REGISTRY/REPOSITORY',
-      ]),
-    );
-  }
-  if (result.release?.mirror) {
-    if (!o.applyManifests && !o.dryRun) {
-      result.nextSteps.push(shellCommand(['oc', 'apply', '-f', result.manifestsDir ?? o.manifestsToDir]));
-    }
-    result.nextSteps.push(
-      shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', result.release.mirror]),
-    );
-  }
+  result.nextSteps.push(
+    ...unpackNextSteps({
+      index,
+      ...(result.toDir ? { toDir: result.toDir.dir } : {}),
+      ...(dest ? { dest } : {}),
+      ...(result.release?.mirror ? { mirroredRelease: result.release.mirror } : {}),
+      manifestsDir: result.manifestsDir ?? o.manifestsToDir,
+      applied: Boolean(o.applyManifests) || Boolean(o.dryRun),
+    }),
+  );
   result.durationMs = Date.now() - started;
   return result;
 }
@@ -311,39 +307,21 @@ async function applyPlan(
   progress: Progress,
 ): Promise<void> {
   progress.phase('apply', { items: plan.objects.length });
-  const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
-    import('../../cluster/apply.js'),
-    import('../../cluster/kube-client.js'),
-  ]);
-  const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
-  const preview = await applyObjects(plan.objects, {
-    kubeConfig,
+  const cluster = await openClusterApplier({
+    kubeconfig: o.kubeconfig,
+    env: o.env,
+    homeDir: o.homeDir,
     overwrite: Boolean(o.overwrite),
-    dryRun: true,
+    progress,
   });
+  const preview = await cluster.preview(plan.objects);
   preview.forEach((r, i) => {
     const what = r.action === 'would-create' ? 'create' : r.action === 'would-update' ? 'update' : r.action;
     progress.info(`to apply: ${plan.sources[i] ?? r.kind}: ${what}`);
   });
   result.applyPlan = preview.map((r, i) => ({ ...r, source: plan.sources[i] ?? '' }));
-  if (o.dryRun) {
-    result.applied = preview;
-  } else {
-    result.applied = await applyObjects(plan.objects, {
-      kubeConfig,
-      overwrite: Boolean(o.overwrite),
-      dryRun: false,
-      onResult: (r) => {
-        progress.advance(0, 1);
-        if (r.action === 'conflict')
-          progress.warn(
-            `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} exists and differs; not changed (use --overwrite)`,
-          );
-        if (r.action === 'error') progress.warn(`${r.kind} ${r.name}: ${r.message ?? 'apply failed'}`);
-      },
-    });
-  }
+  result.applied = o.dryRun ? preview : await cluster.apply(plan.objects);
   result.conflicts = result.applied.filter((r) => r.action === 'conflict').length;
   result.applyErrors = result.applied.filter((r) => r.action === 'error').length;
-  if (applyFailed(result.applied)) result.ok = false;
+  if (cluster.failed(result.applied)) result.ok = false;
 }
