@@ -63,7 +63,10 @@ const SIGSTORE_LABEL: Record<SigstoreResult['state'], string> = {
  * as pack recorded it (`recorded`: inspect without --deep).
  */
 export function sigstoreLines(
-  results: readonly SigstoreResult[] | undefined,
+  results:
+    | readonly (Pick<SigstoreResult, 'repository' | 'tag' | 'digest' | 'signs' | 'recorded'> &
+        Partial<Pick<SigstoreResult, 'state' | 'reason' | 'keyFingerprint'>>)[]
+    | undefined,
   opts: { recorded?: boolean } = {},
 ): string[] {
   if (results === undefined || results.length === 0) return [];
@@ -73,7 +76,7 @@ export function sigstoreLines(
       : `Sigstore signatures (${results.length}, checked with the Sigstore key(s)):`,
   ];
   for (const r of results) {
-    const state = opts.recorded ? r.recorded : SIGSTORE_LABEL[r.state];
+    const state = opts.recorded || r.state === undefined ? r.recorded : SIGSTORE_LABEL[r.state];
     const key = !opts.recorded && r.keyFingerprint ? `, key ${r.keyFingerprint}` : '';
     const why = !opts.recorded && r.state !== 'valid' && r.reason ? `: ${r.reason}` : '';
     out.push(safeText(`  ${r.repository}:${r.tag} (${r.digest}) signs ${r.signs}: ${state}${key}${why}`));

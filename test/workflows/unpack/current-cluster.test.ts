@@ -180,6 +180,34 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
     );
   });
 
+  it('inspect lists them as recorded (shallow) and with their checked state (--deep)', async () => {
+    const shallow = await runBale(['inspect', bundleDir]);
+    expect(shallow.code, shallow.stderr).toBe(0);
+    expect(shallow.stdout).toContain(
+      'Sigstore signatures (3, as recorded at pack time; not checked without --deep):',
+    );
+    expect(shallow.stdout).toMatch(
+      /openshift\/release:sha256-[0-9a-f]{64}\.sig \(sha256:[0-9a-f]{64}\) signs sha256:[0-9a-f]{64}: valid$/m,
+    );
+    const deep = await runBale([
+      'inspect',
+      bundleDir,
+      '--deep',
+      '--keyring',
+      setup.fx.keyringPath,
+      '--sigstore-key',
+      wrongKeyPath,
+      '--json',
+    ]);
+    expect(deep.code).toBe(1);
+    const report = oneJson<{ sigstore: { tag: string; recorded: string; state: string }[] }>(deep);
+    expect(report.sigstore.map((s) => [s.recorded, s.state])).toEqual([
+      ['valid', 'wrong-key'],
+      ['valid', 'wrong-key'],
+      ['valid', 'wrong-key'],
+    ]);
+  });
+
   it('verify refuses them with another key (exit 1, each named), and --allow-unsigned accepts them visibly', async () => {
     const r = await runBale([
       'verify',
