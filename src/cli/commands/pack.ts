@@ -169,6 +169,15 @@ export const packCommand: Command = {
         `  ${result.signatures.length} release signature(s): ${[...new Set(result.signatures.map((s) => s.keyId))].join(', ')}`,
       ];
       if (result.graphData) lines.push(`  graph-data revision ${result.graphData.revision}`);
+      const v = result.verifier;
+      lines.push(
+        `  release signatures looked for in ${v.storesFrom === 'payload' ? "the payload's stores" : v.storesFrom === 'official' ? 'the official stores' : '--signature-store'}: ${v.stores.join(', ')}`,
+      );
+      if (v.keys) {
+        lines.push(
+          `  the payload's verifier keys ${v.keys.verdict === 'agree' ? 'agree with the keyring' : `differ from the keyring (payload only, not trusted: ${v.keys.payloadOnly.join(', ') || 'none'}; keyring only: ${v.keys.keyringOnly.join(', ') || 'none'})`}`,
+        );
+      }
       if (result.sigstore.length > 0) {
         const valid = result.sigstore.filter((s) => s.state === 'valid').length;
         lines.push(

@@ -6,13 +6,14 @@ import { BaleError } from '../../errors.js';
 import { makeSafeSubdir } from '../../safe-write.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
-import { OFFICIAL_SIGNATURE_STORES, gatherSignatures } from '../../signature/gather-signatures.js';
+import { gatherSignatures } from '../../signature/gather-signatures.js';
 import { buildPackItems } from './pack-items.js';
 import { checkRoom, planBundle } from './plan-bundle.js';
 import { resolveRelease } from './resolve-release.js';
 import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
 import { signatureFiles } from './signature-files.js';
 import { collectSigstoreArtifacts } from './sigstore-artifacts.js';
+import { payloadVerifier } from './verifier-config.js';
 import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
 import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
 import { verifyAfterWrite } from './verify-after-write.js';
@@ -46,10 +47,11 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const { progress } = ctx;
 
     const rel = await resolveRelease(ctx); // 1. the release
+    const verifier = await payloadVerifier(ctx, rel); // 1b. its payload's stores and keys
     progress.phase('signatures'); // 2. its signatures
     const relSigs = await gatherSignatures({
       digest: rel.root.digest,
-      stores: o.signatureStores?.length ? o.signatureStores : OFFICIAL_SIGNATURE_STORES,
+      stores: verifier.stores,
       keyrings: ctx.keyrings,
       tlsVerify: o.srcTlsVerify ?? true,
       caFile: o.caFile,
@@ -110,6 +112,11 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         state,
       })),
       signed: signature !== undefined,
+      verifier: {
+        stores: verifier.stores,
+        storesFrom: verifier.storesFrom,
+        ...(verifier.keys ? { keys: verifier.keys } : {}),
+      },
       stats: {
         blobsDownloaded: stats.downloaded + fed.downloaded,
         blobsReused: stats.reused + bp.blobsInCheckpoint,

@@ -60,6 +60,12 @@ export interface PackResult {
   /** Sigstore signature artifacts carried, with the state pack found. */
   sigstore: { repository: string; tag: string; digest: string; state: string }[];
   signed: boolean;
+  /** Where the release signatures were looked for, and the payload's verifier keys against the keyring. */
+  verifier: {
+    stores: string[];
+    storesFrom: 'signature-store' | 'payload' | 'official';
+    keys?: { verdict: 'agree' | 'differ'; agree: string[]; payloadOnly: string[]; keyringOnly: string[] };
+  };
   stats: {
     blobsDownloaded: number;
     blobsReused: number;
