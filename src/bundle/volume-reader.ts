@@ -105,9 +105,12 @@ export async function readVolume(
   const feeding = (async () => {
     try {
       for await (const chunk of input) {
+        // The reader stopped (a fatal problem): no more input, no wait for a 'close' already gone.
+        if (extract.destroyed) throw new Error('extract closed');
         strict.push(chunk);
         if (!extract.write(chunk)) {
           await new Promise<void>((resolve, reject) => {
+            if (extract.destroyed) return reject(new Error('extract closed'));
             const onClose = (): void => reject(new Error('extract closed'));
             extract.once('drain', () => {
               extract.off('close', onClose);

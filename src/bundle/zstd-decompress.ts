@@ -57,7 +57,9 @@ export async function* zstdDecompress(
         yield dst.subarray(0, produced);
       }
       // Output buffer was full: the decoder may hold more output for the same input.
-      if (src.length === 0 && produced === dst.length) {
+      // Not when the frame just ended (ret 0: decoded and fully flushed): asked again, the
+      // decoder would start the next frame and answer "need a header", as if cut short.
+      if (src.length === 0 && produced === dst.length && ret !== 0) {
         for (;;) {
           const more = Buffer.allocUnsafe(OUT_SIZE);
           const [r2, p2] = step(more, new Uint8Array(0));
@@ -74,7 +76,7 @@ export async function* zstdDecompress(
             );
           }
           yield more.subarray(0, p2);
-          if (p2 < more.length) break;
+          if (p2 < more.length || r2 === 0) break;
         }
       }
     }

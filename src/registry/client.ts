@@ -23,6 +23,7 @@ export { nextLink } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
 import { Transport } from './transport.js';
 import { blobExistsIn, DEFAULT_UPLOAD, pushBlobTo } from './upload.js';
+import { UploadSessions } from './upload-session.js';
 
 export interface Repo {
   registry: string;
@@ -54,6 +55,8 @@ export class RegistryClient {
   private readonly http: RegistryHttp;
   private readonly maxManifestBytes: number;
   private readonly upload: { chunkSize: number; monolithicMaxBytes: number };
+  /** Staged, resumable blob uploads completed or cancelled later (upload-session.ts). */
+  readonly sessions: UploadSessions;
 
   constructor(options: RegistryClientOptions = {}) {
     const tlsVerify = options.tlsVerify ?? true;
@@ -125,6 +128,7 @@ export class RegistryClient {
       chunkSize: Math.max(1, options.upload?.chunkSize ?? DEFAULT_UPLOAD.chunkSize),
       monolithicMaxBytes: options.upload?.monolithicMaxBytes ?? DEFAULT_UPLOAD.monolithicMaxBytes,
     };
+    this.sessions = new UploadSessions(this.http, this.upload);
   }
 
   get stats(): Readonly<RegistryStats> {

@@ -4,16 +4,26 @@
  * threshold or the registry refuses the monolithic PUT (413/405). Upload Locations
  * are never rebuilt: the digest is appended to them as a query parameter.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Readable, Transform } from 'node:stream';
 import { HashingStream } from '../digest.js';
-import { BaleError, isBaleError } from '../errors.js';
+import { isBaleError } from '../errors.js';
 import { pullScope, pushScope } from './auth-challenge.js';
 import type { BlobRepo } from './blob-download.js';
-import { ChunkSource } from './chunk-source.js';
-import { discardBody, parseRegistryErrors, readSmallBody, redactUrl } from './http-error.js';
-import { header, type Exchange, type RegistryHttp } from './registry-http.js';
-import { backoffDelay, exhausted, markTransient, transientReason } from './retry.js';
+import { chunkedUpload } from './chunked-upload.js';
+import { discardBody } from './http-error.js';
+import type { RegistryHttp } from './registry-http.js';
+import { markTransient } from './retry.js';
+import {
+  appendQuery,
+  cancelUpload,
+  checkReturnedDigest,
+  expectCommitted,
+  locationOf,
+  startUpload,
+  type PushContext,
+} from './upload-http.js';
+
+export { appendQuery, nextOffsetFromRange } from './upload-http.js';
 
 export interface UploadSettings {
   /** Bytes per PATCH in a chunked upload. */
@@ -32,33 +42,6 @@ export const DEFAULT_UPLOAD: UploadSettings = {
   chunkSize: 8 * 1024 * 1024,
   monolithicMaxBytes: Number.MAX_SAFE_INTEGER,
 };
-const MIN_CHUNK = 256 * 1024;
-
-/** Appends `key=value` to a URL without otherwise touching it. */
-export function appendQuery(url: string, key: string, value: string): string {
-  const hashAt = url.indexOf('#');
-  const base = hashAt >= 0 ? url.slice(0, hashAt) : url;
-  const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
-  return `${base}${sep}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
-}
-
-/** `0-<end>` (or `bytes=0-<end>`) → the next offset. `0-0` is read as nothing received (distribution's ambiguity). */
-export function nextOffsetFromRange(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const m = /^(?:bytes=)?(\d+)-(\d+)$/.exec(value.trim());
-  if (m === null) return undefined;
-  const end = Number(m[2]);
-  return end === 0 ? 0 : end + 1;
-}
-
-interface PushContext {
-  http: RegistryHttp;
-  repo: BlobRepo;
-  desc: { digest: string; size: number };
-  open: () => Readable;
-  settings: UploadSettings;
-  what: string;
-}
 
 export async function blobExistsIn(
   http: RegistryHttp,
@@ -172,87 +155,6 @@ async function tryMount(ctx: PushContext, from: string): Promise<'mounted' | str
   }
 }
 
-function locationOf(ex: Exchange, what: string): string {
-  const loc = header(ex.res, 'location');
-  if (loc === undefined || loc.length === 0) {
-    throw new BaleError('E_HTTP', `${what}: the registry answered ${ex.res.statusCode} without a Location`, {
-      hint: 'The registry does not follow the distribution API; report it to its administrator.',
-      details: { url: redactUrl(ex.url), status: ex.res.statusCode },
-    });
-  }
-  return new URL(loc, ex.url).toString();
-}
-
-function checkReturnedDigest(ex: Exchange, digest: string, what: string): void {
-  const returned = header(ex.res, 'docker-content-digest');
-  if (returned !== undefined && returned !== digest) {
-    throw new BaleError('E_DIGEST_MISMATCH', `${what}: the registry stored ${returned}`, {
-      hint: 'The registry computed a different digest for the pushed content; push again.',
-      details: { expectedDigest: digest, actualDigest: returned, url: redactUrl(ex.url) },
-    });
-  }
-}
-
-async function startUpload(ctx: PushContext): Promise<string> {
-  const { http, repo } = ctx;
-  const spec = {
-    registry: repo.registry,
-    method: 'POST' as const,
-    what: `upload of ${ctx.desc.digest} to ${repo.registry}/${repo.repository}`,
-  };
-  const ex = await http.exchange({
-    ...spec,
-    target: `/v2/${repo.repository}/blobs/uploads/`,
-    headers: { 'content-length': '0' },
-    scopes: [pushScope(repo.repository)],
-  });
-  await http.expect(ex, [202], spec);
-  discardBody(ex.res.body);
-  return locationOf(ex, spec.what);
-}
-
-async function cancelUpload(ctx: PushContext, location: string): Promise<void> {
-  try {
-    const ex = await ctx.http.exchange({
-      registry: ctx.repo.registry,
-      method: 'DELETE',
-      target: location,
-      scopes: [pushScope(ctx.repo.repository)],
-      what: `cancel upload to ${ctx.repo.repository}`,
-    });
-    discardBody(ex.res.body);
-  } catch {
-    // best effort: the registry purges abandoned uploads
-  }
-}
-
-/** Maps the registry's DIGEST_INVALID / SIZE_INVALID answers to the digest/size codes. */
-async function expectCommitted(ex: Exchange, ctx: PushContext, method: 'PUT'): Promise<void> {
-  if (ex.res.statusCode === 400) {
-    const body = await readSmallBody(ex.res.body);
-    const errors = parseRegistryErrors(body);
-    const codes = errors.map((e) => e.code);
-    const details = { url: redactUrl(ex.url), status: 400, registryErrors: errors };
-    if (codes.includes('DIGEST_INVALID') || codes.includes('SIZE_INVALID')) {
-      throw new BaleError(
-        codes.includes('DIGEST_INVALID') ? 'E_DIGEST_MISMATCH' : 'E_SIZE_MISMATCH',
-        `${ctx.what}: the registry says the uploaded content does not match`,
-        {
-          hint: 'The content pushed differs from its descriptor; the source may be damaged.',
-          details,
-        },
-      );
-    }
-    throw new BaleError('E_HTTP', `PUT ${ctx.what} failed with HTTP 400`, {
-      hint: 'See the registry error.',
-      details,
-    });
-  }
-  await ctx.http.expect(ex, [201], { registry: ctx.repo.registry, method, what: ctx.what });
-  discardBody(ex.res.body);
-  checkReturnedDigest(ex, ctx.desc.digest, ctx.what);
-}
-
 function localBody(ctx: PushContext): Readable {
   const src = ctx.open();
   const check = new HashingStream({
@@ -292,106 +194,4 @@ async function monolithicUpload(ctx: PushContext, location: string): Promise<'do
   }
   await expectCommitted(ex, ctx, 'PUT');
   return 'done';
-}
-
-/** GET the upload Location: where to continue (and the newest Location). */
-async function uploadStatus(ctx: PushContext, location: string): Promise<{ url: string; next: number }> {
-  const { http, repo } = ctx;
-  const spec = { registry: repo.registry, method: 'GET' as const, what: `status of ${ctx.what}` };
-  return http.retry(location, spec.what, async () => {
-    const ex = await http.exchange({ ...spec, target: location, scopes: [pushScope(repo.repository)] });
-    await http.expect(ex, [204, 200], spec);
-    discardBody(ex.res.body);
-    const loc = header(ex.res, 'location');
-    return {
-      url: loc === undefined ? location : new URL(loc, ex.url).toString(),
-      next: nextOffsetFromRange(header(ex.res, 'range')) ?? 0,
-    };
-  });
-}
-
-async function chunkedUpload(ctx: PushContext, location: string): Promise<void> {
-  const { http, repo, desc } = ctx;
-  const source = new ChunkSource(ctx.open, desc.size, `local source of ${ctx.what}`);
-  let url = location;
-  let offset = 0;
-  let chunkSize = ctx.settings.chunkSize;
-  let failures = 0;
-  try {
-    while (offset < desc.size) {
-      const chunk = await source.read(offset, chunkSize);
-      const end = offset + chunk.length - 1;
-      try {
-        const ex = await http.exchange({
-          registry: repo.registry,
-          method: 'PATCH',
-          target: url,
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-length': String(chunk.length),
-            'content-range': `${offset}-${end}`,
-          },
-          body: chunk,
-          scopes: [pushScope(repo.repository)],
-          what: ctx.what,
-        });
-        if (ex.res.statusCode === 416) {
-          discardBody(ex.res.body);
-          if (++failures >= http.policy.attempts) throw rangeLoop(ctx, ex.url);
-          const st = await uploadStatus(ctx, url);
-          url = st.url;
-          offset = st.next;
-          continue;
-        }
-        if (ex.res.statusCode === 413 && chunkSize > MIN_CHUNK) {
-          discardBody(ex.res.body);
-          chunkSize = Math.max(MIN_CHUNK, Math.floor(chunkSize / 2));
-          continue;
-        }
-        // ECR answers PATCH with 201.
-        await http.expect(ex, [202, 201, 204], { registry: repo.registry, method: 'PATCH', what: ctx.what });
-        discardBody(ex.res.body);
-        http.stats.bytesUploaded += chunk.length;
-        const loc = header(ex.res, 'location');
-        if (loc !== undefined) url = new URL(loc, ex.url).toString();
-        const next = nextOffsetFromRange(header(ex.res, 'range'));
-        offset = next !== undefined && next > 0 && next < end + 1 ? next : end + 1;
-        failures = 0;
-      } catch (err) {
-        const t = transientReason(err);
-        if (t === undefined) throw err;
-        if (++failures >= http.policy.attempts) throw exhausted(err, t.reason, failures, url, ctx.what);
-        const delayMs = backoffDelay(failures, http.policy);
-        http.policy.countRetry?.();
-        http.policy.onRetry?.({
-          url: redactUrl(url),
-          attempt: failures,
-          reason: `${t.reason} at byte ${offset}`,
-          delayMs,
-        });
-        await sleep(delayMs);
-        const st = await uploadStatus(ctx, url);
-        url = st.url;
-        offset = st.next;
-      }
-    }
-  } finally {
-    source.close();
-  }
-  const ex = await http.exchange({
-    registry: repo.registry,
-    method: 'PUT',
-    target: appendQuery(url, 'digest', desc.digest),
-    headers: { 'content-length': '0' },
-    scopes: [pushScope(repo.repository)],
-    what: ctx.what,
-  });
-  await expectCommitted(ex, ctx, 'PUT');
-}
-
-function rangeLoop(ctx: PushContext, url: string): BaleError {
-  return new BaleError('E_HTTP', `${ctx.what}: the registry keeps rejecting the upload range (HTTP 416)`, {
-    hint: 'The registry lost track of the upload; push again.',
-    details: { url: redactUrl(url), status: 416 },
-  });
 }

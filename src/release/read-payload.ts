@@ -80,14 +80,21 @@ export async function readReleasePayload(
     opts.verificationConfig === true
       ? { ...WANTED, [VERIFICATION_CONFIG_PATH]: 'verificationConfig' }
       : WANTED;
-  // An error of the layer stream itself (I/O, network, digest check) is reported as it is.
+  // An error of the layer stream itself (I/O, network, digest check) is reported as it is;
+  // not the AbortError of its release after the decompressor or the tar reader failed first.
   let sourceError: unknown;
+  let readerFailed = false;
   layer.once('error', (e: unknown) => {
-    sourceError ??= e;
+    if (!readerFailed) sourceError ??= e;
   });
   const { compression, stream } = await peekCompression(layer);
   const extract = tar.extract();
   const unzip = decompressor(compression);
+  for (const s of unzip === undefined ? [extract] : [unzip, extract]) {
+    s.once('error', () => {
+      readerFailed = true;
+    });
+  }
   const feeding = unzip === undefined ? pipeline(stream, extract) : pipeline(stream, unzip, extract);
   // Observed below; keep an early rejection from being reported as unhandled.
   feeding.catch(() => {});

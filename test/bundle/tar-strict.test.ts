@@ -144,17 +144,52 @@ describe('StrictTarScanner', () => {
   }
 
   it('refuses pax keys other than path and linkpath (size, GNU.sparse.*)', () => {
-    const body = Buffer.from('12 size=999\n');
-    const header = Buffer.alloc(512);
-    header.write('PaxHeader', 0, 'latin1');
-    header.write('0000644\0', 100, 'latin1');
-    header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
-    header[156] = 0x78;
-    header.write('ustar\u000000', 257, 'latin1');
-    const tar = patch(Buffer.concat([header, body, Buffer.alloc(512 - body.length)]), 0, () => {});
+    const tar = paxWithSize();
     expect(() => scan(tar)).toThrow(/pax header with key "size"/);
   });
+
+  describe('fed one byte at a time', () => {
+    /** The error (code, message, offset) a scan of `tar` in `chunk`-byte pieces ends with. */
+    const outcome = (tar: Buffer, chunk: number): unknown => {
+      try {
+        scan(tar, chunk);
+        return undefined;
+      } catch (err) {
+        const e = err as { code?: string; message: string; details?: unknown };
+        return { code: e.code, message: e.message, details: e.details };
+      }
+    };
+
+    for (const [name, make] of [
+      ...cases,
+      ['pax keys other than path and linkpath', async () => paxWithSize()],
+    ] as [string, () => Promise<Buffer>][]) {
+      it(`refuses ${name} with the same error, at the same byte, as fed whole`, async () => {
+        const tar = await make();
+        const whole = outcome(tar, tar.length);
+        expect(whole).toMatchObject({ code: 'E_BUNDLE_HOSTILE' });
+        expect(outcome(tar, 1)).toEqual(whole);
+      });
+    }
+
+    it('a stream cut inside a header or a pax body is not an error by itself (the tar parser reports the truncation)', async () => {
+      const tar = await tarBytes([file(`config/${'l'.repeat(120)}.yaml`, 'a')]);
+      for (const cut of [100, 512 + 20, 1024 + 7]) expect(outcome(tar.subarray(0, cut), 1)).toBeUndefined();
+    });
+  });
 });
+
+/** A pax header with the key `size`, which GNU tar would obey and bale's parser ignore. */
+function paxWithSize(): Buffer {
+  const body = Buffer.from('12 size=999\n');
+  const header = Buffer.alloc(512);
+  header.write('PaxHeader', 0, 'latin1');
+  header.write('0000644\0', 100, 'latin1');
+  header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  header[156] = 0x78;
+  header.write('ustar\u000000', 257, 'latin1');
+  return patch(Buffer.concat([header, body, Buffer.alloc(512 - body.length)]), 0, () => {});
+}
 
 describe('verify refuses a volume with an entry hidden after its end-of-archive marker', () => {
   let root: string;

@@ -196,3 +196,82 @@ describe('readReleasePayload', () => {
     expect(err).toBe(cause);
   });
 });
+
+describe('readReleasePayload fed one byte at a time', () => {
+  /** The error code and message a read ends with, or the two files' lengths. */
+  async function outcome(
+    layer: Buffer,
+    chunk: number,
+    opts: { maxFileBytes?: number } = {},
+  ): Promise<unknown> {
+    return readReleasePayload(chunked(layer, chunk), opts).then(
+      (f) => ({ imageReferences: f.imageReferences.length, releaseMetadata: f.releaseMetadata.length }),
+      (e: unknown) => {
+        expect(e).toBeInstanceOf(BaleError);
+        const err = e as BaleError;
+        return { code: err.code, message: err.message, details: err.details };
+      },
+    );
+  }
+
+  const truncatedGzip = async (): Promise<Buffer> => {
+    const layer = gzip(
+      await tarBuffer([
+        { name: 'release-manifests/image-references', data: 'a' },
+        { name: 'release-manifests/release-metadata', data: 'b' },
+        { name: 'big', data: Buffer.alloc(200_000, 1) },
+      ]),
+    );
+    return layer.subarray(0, layer.length - 100);
+  };
+  const cases: [string, () => Promise<Buffer>, { maxFileBytes?: number }?][] = [
+    ['image-references missing (gzip)', async () => gzip(await payloadTar({ omit: 'image-references' }))],
+    ['release-metadata missing (zstd)', async () => zstd(await payloadTar({ omit: 'release-metadata' }))],
+    ['neither file', async () => tarBuffer([{ name: 'etc/hostname', data: 'x' }])],
+    [
+      'a directory at the payload name',
+      async () =>
+        tarBuffer([
+          { name: 'release-manifests/image-references/', type: 'directory' },
+          { name: 'release-manifests/release-metadata', data: '{}' },
+        ]),
+    ],
+    ['a file over the cap (gzip)', async () => gzip(await payloadTar()), { maxFileBytes: 100 }],
+    ['a file over the cap (zstd)', async () => zstd(await payloadTar()), { maxFileBytes: 100 }],
+    ['not a tar', async () => Buffer.alloc(4096, 0x41)],
+    [
+      'a corrupt gzip layer',
+      async () => {
+        const layer = gzip(await payloadTar());
+        layer.fill(0x55, 20, 200);
+        return layer;
+      },
+    ],
+    ['a truncated gzip layer, the files first', truncatedGzip],
+    [
+      'a truncated zstd layer',
+      async () => {
+        const layer = zstd(await payloadTar());
+        return layer.subarray(0, layer.length - 50);
+      },
+    ],
+    ['fewer bytes than a magic number', async () => Buffer.from([0x28, 0xb5])],
+  ];
+  for (const [name, make, opts] of cases) {
+    it(`${name}: the same E_RELEASE_INVALID as fed whole`, async () => {
+      const layer = await make();
+      const whole = await outcome(layer, layer.length || 1, opts);
+      expect(whole).toMatchObject({ code: 'E_RELEASE_INVALID' });
+      expect(await outcome(layer, 1, opts)).toEqual(whole);
+    }, 120_000);
+  }
+
+  it('the last of two same-named entries wins fed byte by byte too', async () => {
+    const tar = await tarBuffer([
+      { name: 'release-manifests/image-references', data: 'old' },
+      { name: 'release-manifests/release-metadata', data: 'meta' },
+      { name: 'release-manifests/image-references', data: 'newer' },
+    ]);
+    expect(await outcome(tar, 1)).toEqual({ imageReferences: 5, releaseMetadata: 4 });
+  });
+});

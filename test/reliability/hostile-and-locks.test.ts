@@ -4,6 +4,7 @@
  * Concurrency: a second pack into the same directory refuses with E_LOCKED naming the
  * pid; a stale lock left by a SIGKILLed pack is taken over; the same for unpack --to-dir.
  */
+import type { ChildProcess } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,33 @@ import {
   type ProxiedDestination,
   type ProxiedSource,
 } from './rig.js';
+
+/** The pid in a lock file, or undefined while there is none. */
+async function lockHolder(lockPath: string): Promise<{ pid: number } | undefined> {
+  const text = await readFile(lockPath, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as { pid: number });
+}
+
+/**
+ * Waits until `child` holds the lock, then stops it with SIGSTOP: a stopped process is
+ * alive (the lock is not stale) and cannot release the lock, so a second run started
+ * afterwards meets a held lock however slowly it starts. No timing guess: the lock is
+ * read again after the stop. The caller's SIGKILL ends the stopped process.
+ */
+async function pauseWhileHoldingLock(child: ChildProcess, lockPath: string, what: string): Promise<void> {
+  await waitFor(
+    async () => (await lockHolder(lockPath))?.pid === child.pid,
+    30_000,
+    `${what} to take its lock`,
+  );
+  child.kill('SIGSTOP');
+  const holder = await lockHolder(lockPath);
+  if (holder?.pid !== child.pid || child.exitCode !== null) {
+    throw new Error(
+      `${what} (pid ${child.pid}) no longer holds ${lockPath} after SIGSTOP: it finished too early`,
+    );
+  }
+}
 
 describe('hostile bundle.json and locks', () => {
   const seed = suiteSeed(60);
@@ -117,7 +145,7 @@ describe('hostile bundle.json and locks', () => {
     const first = spawnBale(src.packArgs(to));
     const firstDone = collect(first, 120_000);
     try {
-      await waitFor(() => exists(join(to, '.bale', '.bale.lock')), 30_000, 'the first pack to take its lock');
+      await pauseWhileHoldingLock(first, join(to, '.bale', '.bale.lock'), 'the first pack');
       const second = await bale([...src.packArgs(to), '--json']);
       console.log(
         `[reliability] second pack while the first (pid ${first.pid}) runs: exit ${second.code}; ${second.stderr.trim().split('\n')[0]}`,
@@ -169,6 +197,9 @@ describe('hostile bundle.json and locks', () => {
     const firstDone = collect(first, 120_000);
     try {
       await waitFor(() => d.proxy.log.some((e) => e.requestBytes > 0), 30_000, 'the first unpack to push');
+      // Frozen mid-push while holding the lock: however loaded the machine, the first
+      // cannot finish (and release the lock) before the second one tries.
+      await pauseWhileHoldingLock(first, join(toDir, '.bale.lock'), 'the first unpack');
       const second = await bale([
         'unpack',
         bundleDir,
@@ -183,7 +214,10 @@ describe('hostile bundle.json and locks', () => {
         `[reliability] second unpack --to-dir while the first runs: exit ${second.code}; ${second.stderr.trim().split('\n').slice(-1)[0] ?? ''}`,
       );
       expect(second.stderr).toContain('E_LOCKED');
+      expect(second.stderr).toContain(String(first.pid));
       expect(second.code).toBe(1);
+      // The refused run left the first one's lock alone.
+      expect((await lockHolder(join(toDir, '.bale.lock')))?.pid).toBe(first.pid);
     } finally {
       first.kill('SIGKILL');
       await firstDone;

@@ -38,6 +38,11 @@ export const unpackCommand: Command = {
         type: 'boolean',
         description: 'Unpack content no signature anchors (said in the output) instead of refusing',
       })
+      .option('verify-first', {
+        type: 'boolean',
+        description:
+          'Verify the whole bundle before sending anything (reads the media twice). Default: blobs go up while the volumes are verified; manifests and tags only once everything verified',
+      })
       .option('apply-release-image-signature', {
         type: 'boolean',
         description: 'Apply the signature ConfigMaps to the cluster',
@@ -88,6 +93,7 @@ export const unpackCommand: Command = {
       sigstoreKeys: stringList(args['sigstore-key']),
       indexKeyrings: stringList(args['index-keyring']),
       allowUnsigned: Boolean(args['allow-unsigned']),
+      verifyFirst: Boolean(args['verify-first']),
       registryConfig: args['registry-config'] as string | undefined,
       destTlsVerify: args['dest-tls-verify'] as boolean,
       caFile: args['ca-file'] as string | undefined,

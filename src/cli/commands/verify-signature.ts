@@ -1,5 +1,5 @@
 import { assertDigest } from '../../digest.js';
-import { verifySignatureFiles } from '../../workflows/verify-signature.js';
+import { verifySignatureFiles } from '../../workflows/verify-signature/index.js';
 import { stringList, withExamples, writeJson } from '../common.js';
 import { UsageError } from '../errors.js';
 import type { Command } from './types.js';

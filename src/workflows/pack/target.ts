@@ -133,4 +133,3 @@ export async function prepareTarget(to: string): Promise<{ created: boolean; fin
     hint: 'Choose an empty or new directory for --to; bale never mixes a bundle with other files.',
   });
 }
-

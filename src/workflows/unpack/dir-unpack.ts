@@ -1,11 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
-import type { BundleIndex } from '../../bundle/index-schema.js';
-import { readVolume } from '../../bundle/volume-reader.js';
+import type { OpenedBundle } from '../../bundle/open-bundle.js';
 import { ConfinedDirWriter } from './dir-writer.js';
-import { expectedEntries } from '../../bundle/expected-entries.js';
 import type { Progress } from '../../progress.js';
-import { openBundleEntry } from '../../bundle/bundle-source.js';
 
 export interface DirUnpackResult {
   dir: string;
@@ -22,8 +17,7 @@ export interface DirUnpackResult {
  * with the right size (from an earlier run) are kept, so a re-run resumes.
  */
 export async function unpackToDir(o: {
-  bundleDir: string;
-  index: BundleIndex;
+  bundle: OpenedBundle;
   dir: string;
   progress: Progress;
   signal?: AbortSignal;
@@ -36,14 +30,14 @@ export async function unpackToDir(o: {
     links: 0,
     bytesWritten: 0,
   };
-  const byPath = new Map(o.index.entries.map((e) => [e.path, e]));
-  o.progress.phase('write directory', { bytes: o.index.entries.reduce((n, e) => n + e.size, 0) });
+  const { bundle } = o;
+  const byPath = new Map(bundle.index.entries.map((e) => [e.path, e]));
+  o.progress.phase('write directory', { bytes: bundle.index.entries.reduce((n, e) => n + e.size, 0) });
 
-  for (const volume of o.index.volumes) {
+  for (const volume of bundle.volumes) {
     o.signal?.throwIfAborted();
-    await readVolume(createReadStream(join(o.bundleDir, volume.name), { highWaterMark: 1 << 20 }), {
-      volume: volume.name,
-      expected: expectedEntries(o.index, volume.name),
+    await bundle.readVolume(volume, {
+      ...(o.signal ? { signal: o.signal } : {}),
       onEntry: async (e, content) => {
         const whole = byPath.get(e.path);
         if (!whole) return; // a part: written from all its parts below
@@ -67,7 +61,7 @@ export async function unpackToDir(o: {
       },
     });
   }
-  for (const e of o.index.entries) {
+  for (const e of bundle.index.entries) {
     if (!e.parts) continue;
     o.signal?.throwIfAborted();
     const digest = e.sha256 ? `sha256:${e.sha256}` : undefined;
@@ -75,8 +69,11 @@ export async function unpackToDir(o: {
       result.filesPresent++;
       continue;
     }
-    await writer.writeFile(e.path, openBundleEntry(o.bundleDir, o.index, e), { size: e.size, digest }, (n) =>
-      o.progress.advance(n),
+    await writer.writeFile(
+      e.path,
+      bundle.openEntry(e, o.signal ? { signal: o.signal } : {}),
+      { size: e.size, digest },
+      (n) => o.progress.advance(n),
     );
     result.filesWritten++;
     result.bytesWritten += e.size;

@@ -15,7 +15,7 @@ import { runBale } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startStaticServer, type StaticServer } from '../../helpers/static-server.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
-import { oneJson } from '../../unpack/unpack-helpers.js';
+import { oneJson } from '../unpack/unpack-helpers.js';
 
 async function fingerprint(armored: string): Promise<string> {
   const ring = await parseKeyring(armored, 'key');

@@ -31,7 +31,7 @@ import { startFakeKube, type FakeKube } from '../../helpers/fake-kube.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { pushTinyImage, skopeoInspectRaw } from '../../helpers/skopeo.js';
-import { expectMirrorComplete, oneJson, sha256 } from '../../unpack/unpack-helpers.js';
+import { expectMirrorComplete, oneJson, sha256 } from './unpack-helpers.js';
 
 /** A parsed YAML file, read field by field. */
 interface Yaml {

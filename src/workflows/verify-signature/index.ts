@@ -5,15 +5,15 @@
  * that cannot be read throws E_IO, a bad signature is a result with ok false.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { assertDigest } from '../digest.js';
-import { BaleError, isBaleError, messageOf } from '../errors.js';
+import { assertDigest } from '../../digest.js';
+import { BaleError, isBaleError, messageOf } from '../../errors.js';
 import {
   MAX_SIGNATURE_BYTES,
   loadKeyrings,
   parseSignatureConfigMap,
   verifySignature,
   type SignatureCheck,
-} from '../signature/index.js';
+} from '../../signature/index.js';
 
 export interface VerifySignatureFilesOptions {
   /** The release digest the signatures must be for; unset: report what they sign. */

@@ -7,13 +7,13 @@ import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { parseManifest } from '../../src/registry/manifest.js';
-import { signatureConfigMap } from '../../src/signature/configmap.js';
-import { parseKeyring } from '../../src/signature/keyring.js';
-import { generateKey, verifyDetached } from '../../src/signature/sign.js';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
-import { freePort } from '../helpers/tmp.js';
+import { parseManifest } from '../../../src/registry/manifest.js';
+import { signatureConfigMap } from '../../../src/signature/configmap.js';
+import { parseKeyring } from '../../../src/signature/keyring.js';
+import { generateKey, verifyDetached } from '../../../src/signature/sign.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { freePort } from '../../helpers/tmp.js';
 import {
   expectFinishedBundle,
   extractAlone,

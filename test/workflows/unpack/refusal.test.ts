@@ -8,9 +8,9 @@
 import { cp, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale } from '../helpers/bale.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { freePort } from '../helpers/tmp.js';
+import { runBale } from '../../helpers/bale.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { freePort } from '../../helpers/tmp.js';
 import { oneJson, packFixture, storedFiles, type PackedBundle } from './unpack-helpers.js';
 
 interface ErrorJson {

@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import type { BundleIndex } from '../../src/bundle/index-schema.js';
+import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 
 const execFileP = promisify(execFile);
 

@@ -11,9 +11,9 @@
 import { access, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
-import { freePort } from '../helpers/tmp.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { freePort } from '../../helpers/tmp.js';
 import { expectFinishedBundle, readIndex } from './helpers.js';
 
 const SEED = 47;

@@ -9,10 +9,10 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
-import { pushTinyImage } from '../helpers/skopeo.js';
-import type { TinyImage } from '../helpers/tiny-image.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { pushTinyImage } from '../../helpers/skopeo.js';
+import type { TinyImage } from '../../helpers/tiny-image.js';
 import { expectFinishedBundle, readIndex } from './helpers.js';
 
 const SEED = 53;

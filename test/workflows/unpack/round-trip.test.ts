@@ -9,12 +9,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BundleIndex } from '../../src/bundle/index-schema.js';
+import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale, spawnBale } from '../helpers/bale.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { faults, startFaultProxy, type FaultProxy, type RequestLog } from '../helpers/fault-proxy.js';
-import { startRegistry } from '../helpers/registry.js';
+import { runBale, spawnBale } from '../../helpers/bale.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+import { faults, startFaultProxy, type FaultProxy, type RequestLog } from '../../helpers/fault-proxy.js';
+import { startRegistry } from '../../helpers/registry.js';
 import {
   expectMirrorComplete,
   mirrorHas,

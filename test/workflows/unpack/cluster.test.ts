@@ -11,11 +11,11 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { runBale, type BaleRun } from '../helpers/bale.js';
-import { startFakeKube, type FakeKube } from '../helpers/fake-kube.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { runBale, type BaleRun } from '../../helpers/bale.js';
+import { startFakeKube, type FakeKube } from '../../helpers/fake-kube.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { oneJson, packFixture, storedFiles, type PackedBundle } from './unpack-helpers.js';
 
 interface ApplyJson {

@@ -10,11 +10,11 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBaleError } from '../../src/errors.js';
-import { assertSpace, spaceNeeded } from '../../src/bundle/space-check.js';
-import { pack } from '../../src/workflows/pack/index.js';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
+import { isBaleError } from '../../../src/errors.js';
+import { assertSpace, spaceNeeded } from '../../../src/bundle/space-check.js';
+import { pack } from '../../../src/workflows/pack/index.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

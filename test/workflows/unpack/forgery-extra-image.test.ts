@@ -7,11 +7,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale } from '../helpers/bale.js';
-import { setupFixture } from '../helpers/fixture-setup.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { registryFlags, skopeoOk } from '../helpers/skopeo.js';
-import { makeTinyImage, writeOciLayout } from '../helpers/tiny-image.js';
+import { runBale } from '../../helpers/bale.js';
+import { setupFixture } from '../../helpers/fixture-setup.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { registryFlags, skopeoOk } from '../../helpers/skopeo.js';
+import { makeTinyImage, writeOciLayout } from '../../helpers/tiny-image.js';
 import { oneJson, storedFiles } from './unpack-helpers.js';
 
 type Setup = Awaited<ReturnType<typeof setupFixture>>;

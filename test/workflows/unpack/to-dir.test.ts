@@ -12,8 +12,8 @@ import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } f
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBale } from '../helpers/bale.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { runBale } from '../../helpers/bale.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { oneJson, packFixture, type PackedBundle } from './unpack-helpers.js';
 
 async function fileSha256(path: string): Promise<string> {

@@ -8,10 +8,10 @@
 import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORGERIES, dropIndexSignature } from '../../fixtures/hostile/forge.js';
-import { runBale } from '../helpers/bale.js';
-import { startFakeKube, type FakeKube } from '../helpers/fake-kube.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { FORGERIES, dropIndexSignature } from '../../../fixtures/hostile/forge.js';
+import { runBale } from '../../helpers/bale.js';
+import { startFakeKube, type FakeKube } from '../../helpers/fake-kube.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { oneJson, packFixture, storedFiles, type PackedBundle } from './unpack-helpers.js';
 
 interface VerifyJson {

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { BundleIndex } from '../../src/bundle/index-schema.js';
-import { runBale, type BaleRun } from '../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
-import type { TestRegistry } from '../helpers/registry.js';
-import { registryFlags, skopeo, skopeoInspectRaw } from '../helpers/skopeo.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import type { BundleIndex } from '../../../src/bundle/index-schema.js';
+import { runBale, type BaleRun } from '../../helpers/bale.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import type { TestRegistry } from '../../helpers/registry.js';
+import { registryFlags, skopeo, skopeoInspectRaw } from '../../helpers/skopeo.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 
 export interface PackedBundle {
   setup: FixtureSetup;

@@ -9,8 +9,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pack } from '../../src/workflows/pack/index.js';
-import { setupFixture, type FixtureSetup } from '../helpers/fixture-setup.js';
+import { pack } from '../../../src/workflows/pack/index.js';
+import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { expectFinishedBundle } from './helpers.js';
 
 describe('pack staging window', () => {

@@ -1,11 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBaleError } from '../../src/errors.js';
-import { signatureConfigMap } from '../../src/signature/configmap.js';
-import { verifySignatureFiles } from '../../src/workflows/verify-signature.js';
-import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
-import { CI, CI_KEYRING, COMBINED_KEYRING, REDHAT, readSignature, signaturePath } from './realdata.js';
+import { isBaleError } from '../../../src/errors.js';
+import { signatureConfigMap } from '../../../src/signature/configmap.js';
+import { verifySignatureFiles } from '../../../src/workflows/verify-signature/index.js';
+import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+import {
+  CI,
+  CI_KEYRING,
+  COMBINED_KEYRING,
+  REDHAT,
+  readSignature,
+  signaturePath,
+} from '../../signature/realdata.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,0 +1,312 @@
+/**
+ * Verify step 3: every selected volume read once (size and sha256 of the file, each
+ * entry against the index), small content kept for the deeper checks, split entries
+ * joined and hashed. Volumes no split entry links are independent and read in parallel
+ * (bounded); the volumes of a split entry are read in order, one after the other.
+ */
+import { sigstorePayloadPaths } from '../sigstore-checks.js';
+import { createHash, type Hash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import { MAX_SMALL_CONTENT } from '../completeness.js';
+import type { BundleEntry, BundleIndex } from '../index-schema.js';
+import type { OpenedBundle } from '../open-bundle.js';
+import type { Problem } from '../problem.js';
+import { SUMS_FILE, hashFile } from '../sha256sums.js';
+import { readFileChunks } from '../file-chunks.js';
+import type { ExpectedEntry } from '../volume-reader.js';
+import type { EntryTap, TapSink } from './entry-tap.js';
+import { messageOf } from '../../errors.js';
+import type { Progress } from '../../progress.js';
+
+/** Volumes read at the same time: each costs a zstd stream and a CPU. */
+export const MAX_PARALLEL_VOLUMES = 4;
+
+export interface VolumeFindings {
+  /** Small content (manifests, signatures, config/ and manifests/ files) by entry path, as verified. */
+  content: Map<string, Buffer>;
+  /** Paths of such content too large to keep. */
+  tooLarge: Set<string>;
+  checked: { volumes: number; entries: number; bytes: number };
+}
+
+interface SplitHash {
+  hash: Hash;
+  next: number;
+  broken: boolean;
+}
+
+/** Entries whose content verify keeps in memory for the deeper checks. */
+function wantsContent(path: string, manifestBlobs: Set<string>): boolean {
+  return (
+    path.startsWith('signatures/') ||
+    path.startsWith('config/') ||
+    path.startsWith('manifests/') ||
+    manifestBlobs.has(path)
+  );
+}
+
+/** Groups volumes into chains: volumes holding parts of one split entry share a chain. */
+export function volumeChains(index: BundleIndex, selected: readonly string[]): string[][] {
+  const group = new Map<string, number>(selected.map((v, i) => [v, i]));
+  for (const e of index.entries) {
+    const ids = [...new Set((e.parts ?? []).map((p) => group.get(p.volume)))].filter(
+      (g): g is number => g !== undefined,
+    );
+    if (ids.length < 2) continue;
+    const target = Math.min(...ids);
+    for (const [v, g] of group) if (ids.includes(g)) group.set(v, target);
+  }
+  const chains = new Map<number, string[]>();
+  for (const v of selected) {
+    const g = group.get(v) ?? -1;
+    chains.set(g, [...(chains.get(g) ?? []), v]);
+  }
+  return [...chains.values()];
+}
+
+export async function readVolumes(
+  bundle: OpenedBundle,
+  only: Set<string> | undefined,
+  o: { progress: Progress; tap?: EntryTap; concurrency?: number },
+  add: (p: Problem) => void,
+): Promise<VolumeFindings> {
+  const idx = bundle.index;
+  const locate = new Map<string, string>();
+  const manifestBlobs = new Set<string>();
+  const partOf = new Map<string, { entry: BundleEntry; index: number }>();
+  for (const e of idx.entries) {
+    if (e.parts) for (const p of e.parts) locate.set(p.path, p.volume);
+    else if (e.volume !== undefined) locate.set(e.path, e.volume);
+    if (e.type === 'hardlink' && e.linkTarget !== undefined) manifestBlobs.add(e.linkTarget);
+    e.parts?.forEach((p, i) => partOf.set(p.path, { entry: e, index: i }));
+  }
+  // Sigstore payloads are small blobs the signature checks read.
+  for (const p of sigstorePayloadPaths(idx)) manifestBlobs.add(p);
+  const found: VolumeFindings = {
+    content: new Map(),
+    tooLarge: new Set(),
+    checked: { volumes: 0, entries: 0, bytes: 0 },
+  };
+  const splitHashes = new Map<string, SplitHash>();
+  /** A split entry's sink lives across its parts (and so across volumes of one chain). */
+  const splitSinks = new Map<string, TapSink | undefined>();
+  // Problems of parallel volumes are reported in bundle order, as a sequential read would.
+  const perVolume = new Map<string, Problem[]>();
+
+  const breakSplit = (path: string, reason: Error): void => {
+    const part = partOf.get(path);
+    if (part === undefined) return;
+    const whole = splitHashes.get(part.entry.path);
+    if (whole) whole.broken = true;
+    else splitHashes.set(part.entry.path, { hash: createHash('sha256'), next: -1, broken: true });
+    splitSinks.get(part.entry.path)?.fail(reason);
+    splitSinks.set(part.entry.path, undefined);
+  };
+
+  const onEntry = async (volume: string, e: ExpectedEntry, stream: AsyncIterable<unknown> | undefined) => {
+    found.checked.entries++;
+    if (stream === undefined) return;
+    const part = partOf.get(e.path);
+    const keep = part === undefined && wantsContent(e.path, manifestBlobs);
+    if (keep && e.size > MAX_SMALL_CONTENT) found.tooLarge.add(e.path);
+    const collect = keep && e.size <= MAX_SMALL_CONTENT;
+    let whole: SplitHash | undefined;
+    let sink: TapSink | undefined;
+    if (part !== undefined) {
+      whole = splitHashes.get(part.entry.path);
+      if (whole === undefined) {
+        whole = { hash: createHash('sha256'), next: 0, broken: false };
+        splitHashes.set(part.entry.path, whole);
+      }
+      if (whole.next !== part.index) whole.broken = true;
+      if (part.index === 0 && !whole.broken) {
+        const wholeExpected = { path: part.entry.path, type: 'file' as const, size: part.entry.size };
+        splitSinks.set(
+          part.entry.path,
+          await o.tap?.entry(volume, { ...wholeExpected, ...shaOf(part.entry) }),
+        );
+      }
+      sink = whole.broken ? undefined : splitSinks.get(part.entry.path);
+    } else {
+      sink = await o.tap?.entry(volume, e);
+    }
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of stream) {
+        const b = c as Buffer;
+        found.checked.bytes += b.length;
+        if (collect) chunks.push(b);
+        whole?.hash.update(b);
+        if (sink) await sink.write(b);
+      }
+    } catch (err) {
+      if (part === undefined) sink?.fail(err as Error);
+      else breakSplit(e.path, err as Error);
+      throw err;
+    }
+    // The stream ended cleanly: these are the bytes the index vouches for.
+    if (collect) found.content.set(e.path, Buffer.concat(chunks));
+    if (whole !== undefined && part !== undefined) {
+      whole.next = part.index + 1;
+      if (part.index === (part.entry.parts?.length ?? 0) - 1) {
+        const s = splitSinks.get(part.entry.path);
+        splitSinks.delete(part.entry.path);
+        if (s && !whole.broken) {
+          if (whole.hash.copy().digest('hex') === part.entry.sha256) await s.end();
+          else s.fail(new Error(`${part.entry.path}: its parts do not join to the indexed sha256`));
+        }
+      }
+    } else if (sink) await sink.end();
+  };
+
+  const readOne = async (vol: { name: string; size: number; sha256: string }): Promise<void> => {
+    const problems: Problem[] = [];
+    perVolume.set(vol.name, problems);
+    const addHere = (p: Problem): void => {
+      problems.push(p);
+    };
+    const listed = bundle.sums?.get(vol.name);
+    if (bundle.sums !== undefined && listed === undefined) {
+      addHere({
+        code: 'E_BUNDLE_INVALID',
+        file: SUMS_FILE,
+        volume: vol.name,
+        message: `${SUMS_FILE} does not list ${vol.name}`,
+      });
+    } else if (listed !== undefined && listed !== vol.sha256) {
+      addHere({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: vol.name,
+        message: `${vol.name}: ${SUMS_FILE} says sha256 ${listed}, bundle.json says ${vol.sha256}`,
+      });
+    }
+    const path = bundle.volumePath(vol.name);
+    let size: number;
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) {
+        addHere({ code: 'E_BUNDLE_INVALID', volume: vol.name, message: `${vol.name} is not a regular file` });
+        return failVolumeSinks(vol.name);
+      }
+      size = st.size;
+    } catch {
+      addHere({
+        code: 'E_BUNDLE_INCOMPLETE',
+        volume: vol.name,
+        message: `${vol.name} is missing from ${bundle.dir}`,
+      });
+      return failVolumeSinks(vol.name);
+    }
+    if (size !== vol.size) {
+      addHere({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: vol.name,
+        message: `${vol.name} is ${size} bytes, bundle.json says ${vol.size}`,
+      });
+    }
+    const fileHash = createHash('sha256');
+    let hashed = 0;
+    const progress = o.progress;
+    async function* tapFile(): AsyncGenerator<Buffer> {
+      // Each chunk is done with (hashed, decompressed) before the next is read.
+      for await (const b of readFileChunks(path)) {
+        fileHash.update(b);
+        hashed += b.length;
+        progress.advance(b.length);
+        yield b;
+      }
+    }
+    const result = await bundle.readVolume(vol.name, {
+      source: tapFile(),
+      locate: (p) => locate.get(p),
+      onProblem: (p) => {
+        addHere(p);
+        breakSplit(p.entry ?? '', new Error(p.message));
+      },
+      onEntry: (e, stream) => onEntry(vol.name, e, stream),
+    });
+    let actual: string | undefined;
+    if (result.aborted || hashed !== size) {
+      try {
+        actual = (await hashFile(path)).sha256;
+      } catch (err) {
+        addHere({ code: 'E_IO', volume: vol.name, message: `cannot read ${vol.name}: ${messageOf(err)}` });
+      }
+    } else {
+      actual = fileHash.digest('hex');
+    }
+    if (actual !== undefined && actual !== vol.sha256) {
+      addHere({
+        code: 'E_BUNDLE_CORRUPT',
+        volume: vol.name,
+        message: `${vol.name} has sha256 ${actual}, bundle.json says ${vol.sha256}`,
+      });
+    }
+    found.checked.volumes++;
+  };
+
+  /** A volume that cannot be read breaks the split entries it holds a part of. */
+  function failVolumeSinks(volume: string): void {
+    for (const e of idx.entries)
+      for (const p of e.parts ?? [])
+        if (p.volume === volume) breakSplit(p.path, new Error(`${volume} cannot be read`));
+  }
+
+  const selected = idx.volumes.filter((v) => only === undefined || only.has(v.name));
+  o.progress.phase('verify', { bytes: selected.reduce((n, v) => n + v.size, 0), items: selected.length });
+  const byName = new Map(selected.map((v) => [v.name, v]));
+  const chains = volumeChains(
+    idx,
+    selected.map((v) => v.name),
+  );
+  const limit = pLimit(Math.max(1, Math.min(o.concurrency ?? MAX_PARALLEL_VOLUMES, MAX_PARALLEL_VOLUMES)));
+  try {
+    await Promise.all(
+      chains.map((chain) =>
+        limit(async () => {
+          for (const name of chain) {
+            const v = byName.get(name);
+            if (v !== undefined) await readOne(v);
+          }
+        }),
+      ),
+    );
+  } catch (err) {
+    limit.clearQueue();
+    for (const s of splitSinks.values()) s?.fail(err as Error);
+    throw err;
+  } finally {
+    for (const v of selected) for (const p of perVolume.get(v.name) ?? []) add(p);
+  }
+  // A split entry whose last part was never reached: its sink learns it now.
+  for (const [path, s] of splitSinks) s?.fail(new Error(`${path}: not every part was read`));
+  if (only === undefined) checkSplitEntries(idx, splitHashes, add);
+  return found;
+}
+
+function shaOf(e: BundleEntry): { sha256?: string } {
+  return e.sha256 === undefined ? {} : { sha256: e.sha256 };
+}
+
+/** Entries split across volumes: their parts, joined in order, hash to the indexed sha256. */
+function checkSplitEntries(
+  idx: BundleIndex,
+  splitHashes: Map<string, SplitHash>,
+  add: (p: Problem) => void,
+): void {
+  for (const e of idx.entries) {
+    if (e.parts === undefined) continue;
+    const whole = splitHashes.get(e.path);
+    if (whole === undefined || whole.broken || whole.next !== e.parts.length) continue;
+    const actual = whole.hash.digest('hex');
+    if (actual !== e.sha256) {
+      add({
+        code: 'E_DIGEST_MISMATCH',
+        entry: e.path,
+        digest: `sha256:${e.sha256 ?? ''}`,
+        message: `${e.path}: its parts join to sha256 ${actual}, bundle.json says ${e.sha256 ?? ''}`,
+      });
+    }
+  }
+}

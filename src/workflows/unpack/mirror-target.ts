@@ -1,0 +1,56 @@
+import { loadCredentials } from '../../registry/credentials.js';
+import { RegistryClient } from '../../registry/client.js';
+import type { Progress } from '../../progress.js';
+import type { UnpackOptions } from './options.js';
+import { BundlePush, type Destination, type PushResult } from './registry-push.js';
+
+/** The mirror registry: its client (retries counted) and the push of this bundle. */
+export interface MirrorTarget {
+  push: BundlePush;
+  finish(report: Parameters<BundlePush['finish']>[0]): Promise<PushResult & { retries: number }>;
+  close(): Promise<void>;
+}
+
+export async function openMirror(
+  o: UnpackOptions,
+  dest: Destination,
+  progress: Progress,
+): Promise<MirrorTarget> {
+  const credentials = await loadCredentials({
+    registryConfig: o.registryConfig,
+    env: o.env,
+    homeDir: o.homeDir,
+  });
+  let retries = 0;
+  const client = new RegistryClient({
+    credentials,
+    tlsVerify: o.destTlsVerify ?? true,
+    caFile: o.caFile,
+    concurrency: o.concurrency ?? 8,
+    onRetry: (e) => {
+      retries++;
+      progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);
+    },
+  });
+  // An interrupt closes the connections at once: no request outlives the abort.
+  const onAbort = (): void => void client.destroy();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const push = new BundlePush({
+    client,
+    dest,
+    concurrency: o.concurrency ?? 8,
+    dryRun: Boolean(o.dryRun),
+    overwrite: Boolean(o.overwrite),
+    progress,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return {
+    push,
+    finish: async (report) => ({ ...(await push.finish(report)), retries }),
+    close: async () => {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (o.signal?.aborted) await client.destroy().catch(() => undefined);
+      else await client.close();
+    },
+  };
+}
