@@ -53,6 +53,8 @@ export async function clusterSide(
   o: ClusterOptions,
   input: {
     releaseDigest?: string;
+    /** The verified graph-data image: with a release, an UpdateService names both in the mirror. */
+    graphDataDigest?: string;
     signatures: KeptSignature[];
     images: readonly PlanEntry[];
     target: RegistryTarget;
@@ -76,6 +78,14 @@ export async function clusterSide(
       mirror: `${input.target.registry}/${underPrefix(input.target, e.name)}`,
       byTag: e.tags.length > 0 && !PLATFORM_REPOSITORIES.has(e.name),
     })),
+    ...(input.releaseDigest !== undefined && input.graphDataDigest !== undefined
+      ? {
+          updateService: {
+            releases: `${input.target.registry}/${underPrefix(input.target, 'openshift/release')}`,
+            graphDataImage: `${input.target.registry}/${underPrefix(input.target, 'openshift/graph-data')}@${input.graphDataDigest}`,
+          },
+        }
+      : {}),
   });
   files.push(...generated.map((f) => ({ ...f, signature: false })));
   if ((o.applyReleaseImageSignature || o.releaseImageSignatureToDir) && !files.some((f) => f.signature)) {
