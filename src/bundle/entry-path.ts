@@ -6,7 +6,7 @@
 import { isRepositoryPath, isTag as isReferenceTag } from '../registry/reference.js';
 
 /** The top-level folders a bundle entry may live under. */
-export const ENTRY_ROOTS = ['v2', 'config', 'signatures', 'manifests'] as const;
+export const ENTRY_ROOTS = ['v2', 'config', 'signatures', 'manifests', 'graph'] as const;
 
 const MAX_PATH = 4096;
 // eslint-disable-next-line no-control-regex

@@ -1,24 +1,33 @@
 /**
- * bundle.json: the index of a bale bundle (format version 1). The README's
+ * bundle.json: the index of a bale bundle (format version 2). The README's
  * "Bundle format" section is the specification; keep both in step.
  *
  * Paths inside volumes are relative, '/'-separated, and start with one of
- * `v2/`, `config/`, `signatures/`, `manifests/`.
+ * `v2/`, `config/`, `signatures/`, `manifests/`, `graph/`.
+ *
+ * Version 1 had one optional `release` instead of `releases` and no `graphs`: it is
+ * still read (parseIndex turns `release` into `releases`), never written.
  */
 import type { BundleSigstore } from './sigstore-index.js';
 
 export type { BundleSigstore } from './sigstore-index.js';
 
-export const BUNDLE_SCHEMA = 'bale.bundle/v1';
+export const BUNDLE_SCHEMA = 'bale.bundle/v2';
+/** The schema before several releases per bundle: read, never written. */
+export const BUNDLE_SCHEMA_V1 = 'bale.bundle/v1';
 
 export interface BundleIndex {
-  schema: typeof BUNDLE_SCHEMA;
+  /** As read: pack writes BUNDLE_SCHEMA; a v1 bundle keeps its schema id. */
+  schema: typeof BUNDLE_SCHEMA | typeof BUNDLE_SCHEMA_V1;
   baleVersion: string;
   /** ISO 8601, UTC. The only field that differs between two packs of the same inputs. */
   created: string;
   /** --volume-size in bytes: no volume file is larger. */
   volumeSize: number;
-  release?: BundleRelease;
+  /** Every release carried, in update order (empty for a --no-images bundle). Read with releasesOf(). */
+  releases: BundleRelease[];
+  /** Update-graph documents the releases were chosen from (`graph/<channel>-<arch>.json`). */
+  graphs?: BundleGraph[];
   /** Every image carried (release, components, graph-data, signature image, --image). */
   images: BundleImage[];
   /** Release-image signatures kept (each verified at pack time). */
@@ -44,6 +53,21 @@ export interface BundleRelease {
   repository: string;
   /** Tag in that repository, `<version>-<arch>`. */
   tag: string;
+}
+
+/** An update-graph document carried so the far side can audit the choice of releases. */
+export interface BundleGraph {
+  /** Entry path, `graph/<channel>-<arch>.json`. */
+  path: string;
+  channel: string;
+  /** Go naming, as the update service was asked (amd64, arm64, multi, …). */
+  arch: string;
+  /** The URL asked (no credentials) or the file read. */
+  source: string;
+  /** sha256 hex of the document (equal to its entry's). */
+  sha256: string;
+  /** Versions chosen from this graph. */
+  releases: string[];
 }
 
 export interface BundleImage {
@@ -127,6 +151,6 @@ export interface BundlePart {
  * function, so the index can carry several (an update path) without each reader
  * knowing how they are stored.
  */
-export function releasesOf(index: Pick<BundleIndex, 'release'>): BundleRelease[] {
-  return index.release === undefined ? [] : [index.release];
+export function releasesOf(index: Pick<BundleIndex, 'releases'>): BundleRelease[] {
+  return index.releases;
 }

@@ -15,7 +15,7 @@ import { parseRelease, type ReleaseInfo } from '../release/parse-release.js';
 import { readReleasePayload } from '../release/read-payload.js';
 import { openBundleEntry } from './bundle-source.js';
 import { blobEntryPath } from './entry-path.js';
-import type { BundleIndex } from './index-schema.js';
+import { releasesOf, type BundleIndex, type BundleRelease as IndexRelease } from './index-schema.js';
 
 export interface BundleRelease {
   info: ReleaseInfo;
@@ -31,7 +31,7 @@ function parsed(bytes: Buffer | undefined, what: string): ParsedManifest {
 }
 
 /**
- * Reads and parses the release payload of `index.release`. `manifestBytes(path)` gives
+ * Reads and parses the release payload of `rel` (default: the bundle's first release). `manifestBytes(path)` gives
  * the verified bytes of a manifest blob entry (verify keeps them). Throws a BaleError
  * saying what is wrong: no manifest, no layers, a layer whose bytes do not match the
  * digest the manifest names, a payload that is not a release.
@@ -40,8 +40,8 @@ export async function readBundleRelease(
   dir: string,
   index: BundleIndex,
   manifestBytes: (entryPath: string) => Buffer | undefined,
+  rel: IndexRelease | undefined = releasesOf(index)[0],
 ): Promise<BundleRelease> {
-  const rel = index.release;
   if (rel === undefined) throw new BaleError('E_RELEASE_INVALID', 'the bundle has no release');
   const repo = rel.repository;
   let m = parsed(manifestBytes(blobEntryPath(repo, rel.digest)), `release manifest ${rel.digest}`);

@@ -18,7 +18,7 @@ import { readSmallRegularFile } from './small-file.js';
 
 /** bundle.json.asc is an armored detached signature: a few KiB. */
 export const MAX_ASC_BYTES = 64 * 1024;
-import type { BundleIndex } from './index-schema.js';
+import { releasesOf, type BundleIndex } from './index-schema.js';
 import type { Problem } from './problem.js';
 import type { IndexSignatureState, SignedDigest } from './trust-chain.js';
 
@@ -132,15 +132,14 @@ export async function checkSignatures(o: {
   }
 
   await checkConfigMaps(index, content, keyrings, verifyOptions, found, vouch, add);
-  if (
-    index.release !== undefined &&
-    !found.signed.has(index.release.digest) &&
-    !found.results.some((r) => !r.ok)
-  ) {
+  // Every release needs a signature of its own: one signed release vouches for no other.
+  for (const rel of releasesOf(index)) {
+    if (found.signed.has(rel.digest) || found.results.some((r) => !r.ok && r.expectedDigest === rel.digest))
+      continue;
     add({
       code: 'E_SIGNATURE_NONE',
-      digest: index.release.digest,
-      message: `no signature in the bundle verifies the release ${index.release.version} (${index.release.digest})`,
+      digest: rel.digest,
+      message: `no signature in the bundle verifies the release ${rel.version} (${rel.digest})`,
     });
   }
   found.index = await checkIndexSignature(o, (r) => found.results.push(r));
@@ -223,7 +222,7 @@ async function checkConfigMaps(
   vouch: (digest: string, kind: SignedDigest['kind'], check: SignatureCheck) => void,
   add: (p: Problem) => void,
 ): Promise<void> {
-  const releaseDigest = index.release?.digest;
+  const releaseDigests = new Set(releasesOf(index).map((r) => r.digest));
   for (const e of index.entries) {
     if (!e.path.startsWith('config/')) continue;
     const name = e.path.slice(e.path.lastIndexOf('/') + 1);
@@ -242,13 +241,13 @@ async function checkConfigMaps(
       });
       continue;
     }
-    if (releaseDigest !== undefined && parsed.digest !== releaseDigest) {
+    if (releaseDigests.size > 0 && !releaseDigests.has(parsed.digest)) {
       add({
         code: 'E_SIGNATURE_INVALID',
         volume: e.volume,
         entry: e.path,
         digest: parsed.digest,
-        message: `${e.path} holds signatures for ${parsed.digest}, but the release is ${releaseDigest}`,
+        message: `${e.path} holds signatures for ${parsed.digest}, which is not a release of the bundle (${[...releaseDigests].join(', ')})`,
       });
       continue;
     }

@@ -17,7 +17,7 @@ import type { ReleaseInfo } from '../release/parse-release.js';
 import { parseManifest } from '../registry/manifest.js';
 import { messageOf } from '../errors.js';
 import { blobEntryPath, isTag, manifestEntryPath, parseV2Path } from './entry-path.js';
-import type { BundleIndex } from './index-schema.js';
+import { releasesOf, type BundleIndex, type BundleRelease } from './index-schema.js';
 import type { Problem } from './problem.js';
 import type { SigstoreAnchors } from './sigstore-checks.js';
 
@@ -68,7 +68,8 @@ export interface TrustInput {
   index: BundleIndex;
   /** Verified bytes of a manifest blob entry. */
   manifestBytes(entryPath: string): Buffer | undefined;
-  release?: ReleaseInfo;
+  /** Each release's payload as read back from the bundle, by release digest (signed releases only). */
+  releases: Map<string, ReleaseInfo>;
   signed: Map<string, SignedDigest>;
   clusterFiles: ClusterFile[];
   indexSignature: IndexSignatureState;
@@ -189,8 +190,7 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
 
 /** Strings that are printed and put into commands must fit their grammar. */
 function checkGrammar(index: BundleIndex, add: (p: Problem) => void): void {
-  if (index.release !== undefined) {
-    const r = index.release;
+  for (const r of releasesOf(index)) {
     if (!VERSION.test(r.version)) {
       add({
         code: 'E_BUNDLE_INVALID',
@@ -239,61 +239,8 @@ function chainRoots(
   const { index } = t;
   const roots: Roots = new Map();
   const chainTags = new Map<string, string>();
-  const mismatch = (p: Omit<Problem, 'code'>): void => add({ code: 'E_TRUST_MISMATCH', ...p });
-  // Roots from release signatures.
-  const rel = index.release;
-  const relSig = rel ? t.signed.get(rel.digest) : undefined;
-  if (rel && relSig) {
-    const by = `${rel.digest} signed as ${relSig.identities.join(', ')}`;
-    if (!relSig.identities.some((id) => identityTag(id) === rel.tag)) {
-      mismatch({
-        digest: rel.digest,
-        entry: manifestEntryPath(rel.repository, rel.tag),
-        message: `the release is presented as ${rel.tag}, but its signatures name ${relSig.identities.join(', ')}`,
-      });
-    }
-    roots.set(`${rel.repository}@${rel.digest}`, { anchor: 'release-signature', by });
-    chainTags.set(`${rel.repository}:${rel.tag}`, rel.digest);
-    if (t.release) {
-      if (t.release.version !== rel.version) {
-        mismatch({
-          digest: rel.digest,
-          message: `bundle.json says release ${rel.version}, its signed payload says ${t.release.version}`,
-        });
-      }
-      for (const c of t.release.components) {
-        const key = `${rel.repository}@${c.image.digest}`;
-        if (!roots.has(key))
-          roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
-        try {
-          chainTags.set(
-            `${rel.repository}:${componentTag(t.release.version, rel.architecture, c.name)}`,
-            c.image.digest,
-          );
-        } catch {
-          // a name that makes no valid tag names no tag
-        }
-      }
-      for (const img of index.images) {
-        const c = t.release.components.find(
-          (x) => x.image.digest === img.digest && img.repository === rel.repository,
-        );
-        const want = c ? `${c.image.registry}/${c.image.repository}` : undefined;
-        if (c && want !== img.source) {
-          mismatch({
-            digest: img.digest,
-            message: `image ${img.name}: bundle.json says it comes from ${img.source}, the signed image-references say ${want ?? ''}`,
-          });
-        }
-      }
-    }
-  } else if (rel) {
-    add({
-      code: 'E_UNANCHORED',
-      digest: rel.digest,
-      message: `release ${rel.version} (${rel.digest}) has no signature that verifies with the release keyring`,
-    });
-  }
+  // Roots from release signatures: each release by its own.
+  for (const rel of releasesOf(index)) releaseRoots(t, rel, roots, chainTags, add);
   const g = index.graphData;
   const gSig = g ? t.signed.get(g.digest) : undefined;
   if (g && gSig) {
@@ -307,6 +254,70 @@ function chainRoots(
   }
 
   return { roots, chainTags };
+}
+
+/** The roots one signed release gives: itself, its tag, its components and their tags. */
+function releaseRoots(
+  t: TrustInput,
+  rel: BundleRelease,
+  roots: Roots,
+  chainTags: Map<string, string>,
+  add: (p: Problem) => void,
+): void {
+  const mismatch = (p: Omit<Problem, 'code'>): void => add({ code: 'E_TRUST_MISMATCH', ...p });
+  const relSig = t.signed.get(rel.digest);
+  const info = t.releases.get(rel.digest);
+  if (relSig) {
+    const by = `${rel.digest} signed as ${relSig.identities.join(', ')}`;
+    if (!relSig.identities.some((id) => identityTag(id) === rel.tag)) {
+      mismatch({
+        digest: rel.digest,
+        entry: manifestEntryPath(rel.repository, rel.tag),
+        message: `the release is presented as ${rel.tag}, but its signatures name ${relSig.identities.join(', ')}`,
+      });
+    }
+    roots.set(`${rel.repository}@${rel.digest}`, { anchor: 'release-signature', by });
+    chainTags.set(`${rel.repository}:${rel.tag}`, rel.digest);
+    if (info) {
+      if (info.version !== rel.version) {
+        mismatch({
+          digest: rel.digest,
+          message: `bundle.json says release ${rel.version}, its signed payload says ${info.version}`,
+        });
+      }
+      for (const c of info.components) {
+        const key = `${rel.repository}@${c.image.digest}`;
+        if (!roots.has(key))
+          roots.set(key, { anchor: 'release-signature', by: `image-references of ${rel.digest}` });
+        try {
+          chainTags.set(
+            `${rel.repository}:${componentTag(info.version, rel.architecture, c.name)}`,
+            c.image.digest,
+          );
+        } catch {
+          // a name that makes no valid tag names no tag
+        }
+      }
+      for (const img of t.index.images) {
+        const c = info.components.find(
+          (x) => x.image.digest === img.digest && img.repository === rel.repository,
+        );
+        const want = c ? `${c.image.registry}/${c.image.repository}` : undefined;
+        if (c && want !== img.source) {
+          mismatch({
+            digest: img.digest,
+            message: `image ${img.name}: bundle.json says it comes from ${img.source}, the signed image-references say ${want ?? ''}`,
+          });
+        }
+      }
+    }
+  } else {
+    add({
+      code: 'E_UNANCHORED',
+      digest: rel.digest,
+      message: `release ${rel.version} (${rel.digest}) has no signature that verifies with the release keyring`,
+    });
+  }
 }
 
 /** Every entry path reached from the roots by digest, with the anchor that reaches it. */

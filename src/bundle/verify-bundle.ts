@@ -77,8 +77,10 @@ export interface VerifyReport {
   trust?: TrustReport;
   /** The files under config/ and manifests/ as verified (text and objects), for unpack. */
   clusterFiles?: VerifiedClusterFile[];
-  /** The release payload as read from the bundle. */
+  /** The first release's payload as read from the bundle (see `releases`). */
   release?: ReleaseInfo;
+  /** Every signed release's payload as read from the bundle, in bundle.json order. */
+  releases?: ReleaseInfo[];
   /** Small entries (manifests, signatures, config files) by path, as verified: never re-read. */
   content?: ReadonlyMap<string, Buffer>;
   /** Each Sigstore signature artifact with its state (a full verify only). */

@@ -22,9 +22,12 @@ function short(digest: string): string {
 
 export function renderTable(r: InspectReport): string {
   const out: string[] = [];
-  if (r.release) {
-    out.push(`Release   ${r.release.version} (${r.release.architecture})  ${r.release.digest}`);
-    out.push(`Source    ${r.release.source}`);
+  for (const rel of r.releases) {
+    out.push(`Release   ${rel.version} (${rel.architecture})  ${rel.digest}`);
+    out.push(`Source    ${rel.source}`);
+  }
+  for (const g of r.graphs) {
+    out.push(`Update    ${g.channel} (${g.arch}): ${g.releases.join(' → ')}  ${g.path} from ${g.source}`);
   }
   if (r.graphData) out.push(`Graph     revision ${r.graphData.revision}  ${r.graphData.digest}`);
   out.push(`Created   ${r.created} by bale ${r.baleVersion}`);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BaleError } from '../errors.js';
 import type { RegistryClient, Repo } from './client.js';
+import type { SourceCandidate } from './mirror-sources.js';
 import { parseManifest, type Descriptor } from './manifest.js';
 
 /** A manifest and everything it needs, as pulled from the source registry. */
@@ -22,6 +23,16 @@ export interface CollectedImage {
   repository: string;
   tags: string[];
   root: ManifestNode;
+  /**
+   * Every source of this image when mirrors are configured, `src` first, then the other
+   * candidates in order: a blob `src` lacks is read from the next one that has it.
+   */
+  sources?: SourceCandidate[];
+  /**
+   * The repository the image is named by (image-references, --image, the set) when it
+   * was read from a mirror: what bundle.json records as its source, for mirror configuration.
+   */
+  origin?: Repo;
 }
 
 /** Opens a blob's bytes (pack reads metadata blobs through its staging directory). */

@@ -1,7 +1,8 @@
 /** Verify step 5: signatures, cluster files, the release payload and the chain of trust. */
 import { readClusterFiles } from '../cluster-files.js';
 import { MAX_SMALL_CONTENT } from '../completeness.js';
-import type { BundleIndex } from '../index-schema.js';
+import { releasesOf, type BundleIndex } from '../index-schema.js';
+import type { ReleaseInfo } from '../../release/parse-release.js';
 import type { Problem } from '../problem.js';
 import { readBundleRelease } from '../release-references.js';
 import { checkSignatures } from '../signature-checks.js';
@@ -54,17 +55,22 @@ export async function checkTrust(
     add,
   });
   report.clusterFiles = clusterFiles;
-  if (index.release !== undefined && sigs.signed.has(index.release.digest)) {
+  // Each signed release's payload, read back: its image-references anchor its components.
+  const payloads = new Map<string, ReleaseInfo>();
+  for (const rel of releasesOf(index)) {
+    if (!sigs.signed.has(rel.digest)) continue;
     try {
-      report.release = (await readBundleRelease(dir, index, (p) => content.get(p))).info;
+      payloads.set(rel.digest, (await readBundleRelease(dir, index, (p) => content.get(p), rel)).info);
     } catch (err) {
       add({
         code: isBaleError(err) ? err.code : 'E_RELEASE_INVALID',
-        digest: index.release.digest,
-        message: `the release payload cannot be read, so its components are not anchored: ${messageOf(err)}`,
+        digest: rel.digest,
+        message: `the payload of release ${rel.version} cannot be read, so its components are not anchored: ${messageOf(err)}`,
       });
     }
   }
+  report.releases = [...payloads.values()];
+  if (report.releases[0]) report.release = report.releases[0];
   const sigstore = checkSigstoreArtifacts({
     index,
     content,
@@ -81,7 +87,7 @@ export async function checkTrust(
     {
       index,
       manifestBytes: (p) => content.get(p),
-      ...(report.release ? { release: report.release } : {}),
+      releases: payloads,
       signed: sigs.signed,
       clusterFiles,
       indexSignature: sigs.index,

@@ -27,6 +27,27 @@ export const packCommand: Command = {
         demandOption: true,
         description: 'Bundle directory to create (empty or new; an interrupted pack resumes)',
       })
+      .option('graph-url', {
+        type: 'string',
+        description:
+          'Update service graph endpoint for the channels of --config. Default: UPDATE_URL_OVERRIDE, else the public OpenShift update service',
+      })
+      .option('graph-file', {
+        type: 'string',
+        conflicts: 'graph-url',
+        description:
+          'A saved update graph (JSON) to resolve the channels against, instead of asking the service',
+      })
+      .option('allow-conditional-edges', {
+        type: 'boolean',
+        description: 'An update path may take conditional updates (each risk is printed)',
+      })
+      .option('arch', {
+        type: 'array',
+        string: true,
+        description:
+          "Release architecture (repeatable): amd64, arm64, ppc64le, s390x, or multi (the multi-arch payload, carried whole). Default: the image set's, else amd64",
+      })
       .option('graph-data', {
         type: 'string',
         description: 'Cincinnati graph-data image to carry with its signature',
@@ -129,6 +150,10 @@ export const packCommand: Command = {
         release: args.release as string | undefined,
         config: args.config as string | undefined,
         to: String(args.to),
+        graphUrl: args['graph-url'] as string | undefined,
+        graphFile: args['graph-file'] as string | undefined,
+        allowConditionalEdges: Boolean(args['allow-conditional-edges']),
+        architectures: stringList(args.arch),
         graphData: args['graph-data'] as string | undefined,
         images: stringList(args.image),
         noImages: args.images === false,
@@ -162,8 +187,13 @@ export const packCommand: Command = {
         return 0;
       }
       const total = result.volumes.reduce((n, v) => n + v.size, 0);
+      const rels = result.releases;
       const lines = [
-        `Packed OpenShift ${result.release.version} (${result.release.architecture}) ${result.release.digest}`,
+        rels.length === 1
+          ? `Packed OpenShift ${result.release.version} (${result.release.architecture}) ${result.release.digest}`
+          : `Packed OpenShift ${rels.map((r) => r.version).join(', ')} (${rels.length} releases)`,
+        ...(rels.length > 1 ? rels.map((r) => `  ${r.version} (${r.architecture}) ${r.digest}`) : []),
+        ...result.graphs.map((g) => `  update graph ${g.channel} (${g.arch}) from ${g.source}: ${g.path}`),
         `  ${result.images} images, ${result.blobs} blobs, ${formatBytes(result.contentBytes)} of content`,
         `  ${result.volumes.length} volume(s), ${formatBytes(total)} in ${result.bundleDir}`,
         `  ${result.signatures.length} release signature(s): ${[...new Set(result.signatures.map((s) => s.keyId))].join(', ')}`,

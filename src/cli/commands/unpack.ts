@@ -1,10 +1,20 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { unpack } from '../../workflows/unpack/index.js';
+import { defaultStateDir, unpack } from '../../workflows/unpack/index.js';
 import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
 import { safeText } from '../safe-text.js';
 import type { Command } from './types.js';
+
+/** The default state directory, when the home directory exists (never created from nothing). */
+async function defaultStateDirIfHome(
+  env: Record<string, string | undefined>,
+  homeDir: string,
+): Promise<string | undefined> {
+  const home = await stat(homeDir).catch(() => undefined);
+  return home?.isDirectory() ? defaultStateDir(env, homeDir) : undefined;
+}
 
 export const unpackCommand: Command = {
   command: 'unpack <bundle-dir>',
@@ -42,6 +52,11 @@ export const unpackCommand: Command = {
         type: 'boolean',
         description:
           'Verify the whole bundle before sending anything (reads the media twice). Default: blobs go up while the volumes are verified; manifests and tags only once everything verified',
+      })
+      .option('state-dir', {
+        type: 'string',
+        description:
+          'Where to record open upload sessions so an interrupted unpack continues them (default: $XDG_STATE_HOME/bale/unpack, else ~/.local/state/bale/unpack)',
       })
       .option('apply-release-image-signature', {
         type: 'boolean',
@@ -94,6 +109,8 @@ export const unpackCommand: Command = {
       indexKeyrings: stringList(args['index-keyring']),
       allowUnsigned: Boolean(args['allow-unsigned']),
       verifyFirst: Boolean(args['verify-first']),
+      stateDir:
+        (args['state-dir'] as string | undefined) ?? (await defaultStateDirIfHome(ctx.env, ctx.homeDir)),
       registryConfig: args['registry-config'] as string | undefined,
       destTlsVerify: args['dest-tls-verify'] as boolean,
       caFile: args['ca-file'] as string | undefined,
@@ -120,10 +137,14 @@ export const unpackCommand: Command = {
       writeJson(ctx, result);
       return code;
     }
-    const rel = result.release;
-    out.push(
-      `${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${rel ? `OpenShift ${rel.version} ${rel.digest}` : 'bundle'} from ${dir}`,
-    );
+    const rels = result.releases;
+    const what =
+      rels.length === 1
+        ? `OpenShift ${rels[0]!.version} ${rels[0]!.digest}`
+        : rels.length > 1
+          ? `OpenShift ${rels.map((r) => r.version).join(', ')} (${rels.length} releases)`
+          : 'bundle';
+    out.push(`${result.dryRun ? 'Dry run: verified' : 'Unpacked'} ${what} from ${dir}`);
     if (result.trust) {
       const t = result.trust;
       out.push(

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { BaleError } from '../../errors.js';
 import type { Problem } from '../../bundle/problem.js';
-import { verify } from '../../workflows/verify/index.js';
+import { releasesOf, type BundleRelease } from '../../bundle/index-schema.js';
+import { verify, type VerifyReport } from '../../workflows/verify/index.js';
 import { renderer, sigstoreKeyOption, stringList, withExamples, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { safeText, shellCommand } from '../safe-text.js';
@@ -70,8 +71,9 @@ export const verifyCommand: Command = {
     );
     progress.stop();
     if (args.json) {
-      const { index: _index, clusterFiles: _files, release: _release, ...rest } = report;
-      writeJson(ctx, { ...rest, allowUnsigned, bundleDir: dir, durationMs: Date.now() - started });
+      const { index: _index, clusterFiles: _files, release: _release, releases: _payloads, ...rest } = report;
+      const releases = releaseList(report);
+      writeJson(ctx, { ...rest, releases, allowUnsigned, bundleDir: dir, durationMs: Date.now() - started });
       return report.ok ? 0 : 1;
     }
     const c = report.checked;
@@ -80,6 +82,11 @@ export const verifyCommand: Command = {
       out.push(
         `OK: ${safeText(dir)}: ${c.volumes} volume(s), ${c.entries} entries, ${formatBytes(c.bytes)}, ${c.manifests} manifests, ${c.tags} tags, ${c.signatures} signature(s) verified, in ${formatDuration(Date.now() - started)}`,
       );
+      for (const r of releaseList(report)) {
+        out.push(
+          safeText(`  release ${r.version} (${r.architecture}) ${r.digest} as ${r.repository}:${r.tag}`),
+        );
+      }
       for (const s of report.signatures) {
         out.push(
           safeText(
@@ -106,6 +113,11 @@ export const verifyCommand: Command = {
     return 1;
   },
 };
+
+/** Every release the bundle carries (bundle.json order), for the report. */
+function releaseList(report: VerifyReport): BundleRelease[] {
+  return report.index ? releasesOf(report.index) : [];
+}
 
 export async function assertBundleDir(dir: string): Promise<void> {
   const st = await stat(dir).catch(() => undefined);

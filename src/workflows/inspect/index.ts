@@ -4,6 +4,7 @@
  * live in src/cli/inspect-render.ts.
  */
 import { readIndex } from '../../bundle/bundle-index.js';
+import { releasesOf, type BundleGraph } from '../../bundle/index-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import type { Progress } from '../../progress.js';
 import type { Keyring } from '../../signature/index.js';
@@ -17,7 +18,12 @@ export interface InspectReport {
   baleVersion: string;
   created: string;
   volumeSize: number;
-  release?: { version: string; architecture: string; digest: string; source: string; tag: string };
+  /** The last release of the bundle (the highest of an update path), as before several releases per bundle. */
+  release?: InspectRelease;
+  /** Every release carried, in bundle.json order. */
+  releases: InspectRelease[];
+  /** Update-graph documents the releases were chosen from. */
+  graphs: BundleGraph[];
   images: {
     name: string;
     repository: string;
@@ -50,6 +56,14 @@ export interface InspectReport {
   sigstore?: InspectSigstore[];
 }
 
+export interface InspectRelease {
+  version: string;
+  architecture: string;
+  digest: string;
+  source: string;
+  tag: string;
+}
+
 export type InspectSigstore = Pick<SigstoreResult, 'repository' | 'tag' | 'digest' | 'signs' | 'recorded'> &
   Partial<Pick<SigstoreResult, 'state' | 'reason' | 'keyFingerprint'>>;
 
@@ -69,6 +83,14 @@ export async function inspectBundle(dir: string, opts: InspectOptions = {}): Pro
     baleVersion: index.baleVersion,
     created: index.created,
     volumeSize: index.volumeSize,
+    releases: releasesOf(index).map((r) => ({
+      version: r.version,
+      architecture: r.architecture,
+      digest: r.digest,
+      source: r.source,
+      tag: r.tag,
+    })),
+    graphs: (index.graphs ?? []).map((g) => ({ ...g, releases: [...g.releases] })),
     images: index.images.map((i) => ({
       name: i.name,
       repository: i.repository,
@@ -105,16 +127,8 @@ export async function inspectBundle(dir: string, opts: InspectOptions = {}): Pro
       entries: index.entries.length,
     },
   };
-  if (index.release) {
-    const r = index.release;
-    report.release = {
-      version: r.version,
-      architecture: r.architecture,
-      digest: r.digest,
-      source: r.source,
-      tag: r.tag,
-    };
-  }
+  const last = report.releases.at(-1);
+  if (last) report.release = last;
   if (index.graphData) {
     report.graphData = {
       revision: index.graphData.revision,

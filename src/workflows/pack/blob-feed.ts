@@ -2,11 +2,18 @@ import { Readable, addAbortSignal } from 'node:stream';
 import pLimit from 'p-limit';
 import { BaleError } from '../../errors.js';
 import type { RegistryClient, Repo } from '../../registry/client.js';
+import type { SourceCandidate } from '../../registry/mirror-sources.js';
+import { openBlobFromSources } from '../../registry/mirrored-source.js';
 
 export interface FeedRequest {
   digest: string;
   size: number;
   src: Repo;
+  /**
+   * Every source of the image (src first) when mirrors are configured: a blob the first
+   * lacks is read from the next that has it; the error names every source tried.
+   */
+  sources?: SourceCandidate[];
 }
 
 export interface FeedStats {
@@ -183,7 +190,18 @@ export class BlobFeed {
     try {
       signal?.throwIfAborted();
       if (this.stopped) throw new BaleError('E_INTERRUPTED', `download of ${d.req.digest} stopped`);
-      const stream = client.openBlob(d.req.src, { digest: d.req.digest, size: d.req.size });
+      const desc = { digest: d.req.digest, size: d.req.size };
+      const sources = d.req.sources;
+      const stream =
+        sources && sources.length > 1
+          ? (
+              await openBlobFromSources(sources, desc, {
+                client,
+                configured: true,
+                ...(signal ? { signal } : {}),
+              })
+            ).stream
+          : client.openBlob(d.req.src, desc);
       if (signal) addAbortSignal(signal, stream);
       this.streams.add(stream);
       stream.once('close', () => this.streams.delete(stream));

@@ -16,12 +16,16 @@ export interface CollectedContent {
   graphSigs: KeptSignature[];
 }
 
-/** Phase 3: the manifests of every image (release, components, graph-data, extras). */
-export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Promise<CollectedContent> {
+/**
+ * Phase 3: the manifests of every image (each release and its components, graph-data,
+ * extras). An image several releases share is one image with every release's tags.
+ */
+export async function collectImages(ctx: PackContext, rels: ResolvedRelease[]): Promise<CollectedContent> {
   const { o } = ctx;
   const out: CollectedContent = { images: [], graphSigs: [] };
   if (o.noImages) return out;
-  out.images.push(...(await releaseImages(ctx, rel)));
+  for (const rel of rels) out.images.push(...(await releaseImages(ctx, rel)));
+  out.images = mergeShared(out.images);
   if (o.graphData) {
     ctx.progress.phase('graph-data');
     const gref = parseReference(o.graphData);
@@ -58,8 +62,16 @@ export async function collectImages(ctx: PackContext, rel: ResolvedRelease): Pro
   }
   for (const img of ctx.input.images) {
     ctx.signal?.throwIfAborted();
-    const { src, root } = await collectFromSources(ctx, img.reference);
-    out.images.push({ name: img.name, src, repository: img.repository, tags: img.tags, root });
+    const { src, root, sources, origin } = await collectFromSources(ctx, img.reference);
+    out.images.push({
+      name: img.name,
+      src,
+      sources,
+      origin,
+      repository: img.repository,
+      tags: img.tags,
+      root,
+    });
   }
   return out;
 }
@@ -71,6 +83,8 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
   const release: CollectedImage = {
     name: 'release',
     src: rel.repo,
+    sources: rel.sources,
+    origin: rel.origin,
     repository: 'openshift/release',
     tags: [releaseTag(info.version, architecture)],
     root: rel.root,
@@ -82,11 +96,13 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
       limit(async () => {
         ctx.signal?.throwIfAborted();
         refuseBlocked(ctx, comp.name, comp.image);
-        const { src, root } = await collectFromSources(ctx, comp.image);
+        const { src, root, sources, origin } = await collectFromSources(ctx, comp.image);
         ctx.progress.advance(0, 1);
         return {
           name: comp.name,
           src,
+          sources,
+          origin,
           repository: 'openshift/release',
           tags: [componentTag(info.version, architecture, comp.name)],
           root,
@@ -95,6 +111,24 @@ async function releaseImages(ctx: PackContext, rel: ResolvedRelease): Promise<Co
     ),
   );
   return [release, ...components];
+}
+
+/** One image per repository and root digest, with the tags of every occurrence (first name kept). */
+export function mergeShared(images: CollectedImage[]): CollectedImage[] {
+  const byKey = new Map<string, CollectedImage>();
+  const out: CollectedImage[] = [];
+  for (const img of images) {
+    const key = `${img.repository}@${img.root.digest}`;
+    const seen = byKey.get(key);
+    if (seen === undefined) {
+      const copy = { ...img, tags: [...img.tags] };
+      byKey.set(key, copy);
+      out.push(copy);
+    } else {
+      for (const t of img.tags) if (!seen.tags.includes(t)) seen.tags.push(t);
+    }
+  }
+  return out;
 }
 
 /** A release cannot be carried without one of its components: a blocked one is an error. */

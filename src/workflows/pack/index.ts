@@ -6,14 +6,14 @@ import { BaleError } from '../../errors.js';
 import { makeSafeSubdir } from '../../safe-write.js';
 import { collectImages } from './collect-all.js';
 import { openContext, type PackContext } from './context.js';
-import { gatherSignatures } from '../../signature/gather-signatures.js';
 import { buildPackItems } from './pack-items.js';
 import { checkRoom, planBundle } from './plan-bundle.js';
-import { resolveRelease } from './resolve-release.js';
+import { planReleases } from './plan-releases.js';
+import { packedReleases, resolveReleases } from './release-set.js';
 import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
 import { signatureFiles } from './signature-files.js';
 import { collectSigstoreArtifacts } from './sigstore-artifacts.js';
-import { payloadVerifier } from './verifier-config.js';
+import type { PayloadVerifier } from './verifier-config.js';
 import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
 import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
 import { verifyAfterWrite } from './verify-after-write.js';
@@ -22,8 +22,9 @@ import { writeVolumes } from './write-volumes.js';
 export { DEFAULT_COMPRESSION_LEVEL, type PackOptions, type PackResult } from './types.js';
 
 /**
- * `bale pack`: reads a release (and what goes with it) from its registries and writes a
- * bundle directory. Each step below is a phase in a file of its own in this folder.
+ * `bale pack`: reads one or more releases (an update path, resolved from an update
+ * graph) and what goes with them from their registries and writes a bundle directory.
+ * Each step below is a phase in a file of its own in this folder.
  */
 export async function pack(o: PackOptions): Promise<PackResult> {
   const started = Date.now();
@@ -44,30 +45,24 @@ export async function pack(o: PackOptions): Promise<PackResult> {
   try {
     await removeTempFiles(to);
     ctx = await openContext(o, to, stateDir, retries);
-    const { progress } = ctx;
 
-    const rel = await resolveRelease(ctx); // 1. the release
-    const verifier = await payloadVerifier(ctx, rel); // 1b. its payload's stores and keys
-    progress.phase('signatures'); // 2. its signatures
-    const relSigs = await gatherSignatures({
-      digest: rel.root.digest,
-      stores: verifier.stores,
-      keyrings: ctx.keyrings,
-      tlsVerify: o.srcTlsVerify ?? true,
-      caFile: o.caFile,
-      progress,
-      what: 'release',
-    });
-    const content = await collectImages(ctx, rel); // 3. images
+    const plan = await planReleases(ctx); // 0. the releases (update paths), said before any download
+    const signed = await resolveReleases(ctx, plan.releases); // 1–2. each release and its signatures
+    const rels = signed.map((x) => x.rel);
+    const content = await collectImages(ctx, rels); // 3. images
     const sigstore = await collectSigstoreArtifacts(ctx, content.images); // 3b. their Sigstore signatures
     content.images.push(...sigstore.images);
     const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
-    const sigs = signatureFiles(rel.root.digest, relSigs, graph); // 4. files beside the images
-    const items = buildPackItems(content.images, sigs.extras);
+    const sigs = signatureFiles(
+      signed.map((x) => ({ digest: x.rel.root.digest, sigs: x.sigs })),
+      graph,
+    ); // 4. files beside the images, then the graph documents
+    const graphFiles = plan.graphs.map((g) => ({ path: g.path, data: g.bytes }));
+    const items = buildPackItems(content.images, [...sigs.extras, ...graphFiles]);
     const bp = await planBundle(ctx, items, targetFinished); // 5. the volume plan
     await checkRoom(ctx, bp); // 6. room on the target
     const written = await writeVolumes(ctx, bp); // 7. download and write
-    const index = buildIndex(ctx, { rel, content, sigs, bp }, written); // 8. index, signature, sums
+    const index = buildIndex(ctx, { rels, graphs: plan.graphs, content, sigs, bp }, written); // 8. index, signature, sums
     if (sigstore.records.length > 0) index.sigstore = sigstore.records;
     const signature = await signIndex(ctx, index);
     indexRewritten = true;
@@ -81,17 +76,15 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     await lock.release();
     await rm(stateDir, { recursive: true, force: true });
 
+    const packed = packedReleases(rels);
     const { stats } = ctx.stager;
     const fed = ctx.feed.stats;
     const cstats = ctx.client.stats;
     return {
       bundleDir: to,
-      release: {
-        version: rel.info.version,
-        architecture: rel.architecture,
-        digest: rel.root.digest,
-        source: rel.source,
-      },
+      release: packed.highest,
+      releases: packed.releases,
+      graphs: (index.graphs ?? []).map(({ sha256: _sha, ...g }) => g),
       images: content.images.length,
       blobs: index.entries.filter((e) => e.path.includes('/blobs/')).length,
       contentBytes: index.entries.reduce((n, e) => n + e.size, 0),
@@ -112,11 +105,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
         state,
       })),
       signed: signature !== undefined,
-      verifier: {
-        stores: verifier.stores,
-        storesFrom: verifier.storesFrom,
-        ...(verifier.keys ? { keys: verifier.keys } : {}),
-      },
+      verifier: verifierOf(signed[0]?.verifier),
       stats: {
         blobsDownloaded: stats.downloaded + fed.downloaded,
         blobsReused: stats.reused + bp.blobsInCheckpoint,
@@ -151,4 +140,10 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     if (o.signal?.aborted) await ctx?.client.destroy();
     else await ctx?.client.close();
   }
+}
+
+/** PackResult.verifier for the first release (each release's payload is read the same way). */
+function verifierOf(v: PayloadVerifier | undefined): PackResult['verifier'] {
+  if (v === undefined) return { stores: [], storesFrom: 'official' };
+  return { stores: v.stores, storesFrom: v.storesFrom, ...(v.keys ? { keys: v.keys } : {}) };
 }

@@ -1,14 +1,15 @@
 /**
  * Phase 0: what this pack carries, from `--config FILE|DIR` (an image set: oc-mirror's
  * ImageSetConfiguration or the image promoter's manifests, src/imageset/) combined
- * with the flags. A bundle holds one release today: it is `--release` or the set's
- * `mirror.platform.release` (both only when they name the same image). Channels (update
- * paths) are not carried yet and are an error, never ignored. Images a blocked-image
- * rule matches are left out with a warning (a release component is an error in
- * collect-all.ts: a release cannot be carried without it).
+ * with the flags: the releases named (`--release`, `mirror.platform.release`), the
+ * channels to resolve against an update graph (plan-releases.ts), the architectures
+ * (`--arch` over `mirror.platform.architectures`) and the other images. Images a
+ * blocked-image rule matches are left out with a warning (a release component is an
+ * error in collect-all.ts: a release cannot be carried without it).
  */
 import { BaleError } from '../../errors.js';
 import { isBlocked, loadImageSetConfig, type ImageSet } from '../../imageset/index.js';
+import type { ChannelRequest } from '../../imageset/image-set.js';
 import type { Progress } from '../../progress.js';
 import { formatReference, parseReference, type ImageReference } from '../../registry/reference.js';
 import { ocArch } from '../../release/arch.js';
@@ -25,8 +26,15 @@ export interface ExtraImage {
 }
 
 export interface PackInput {
-  /** The release pullspec. */
-  release: string;
+  /** Release pullspecs named explicitly (`--release`, `mirror.platform.release`), each once. */
+  releases: string[];
+  /** Channels whose releases are resolved against an update graph (plan-releases.ts). */
+  channels: ChannelRequest[];
+  /** Go names (`--arch` wins over the image set's); `amd64` when none is given. */
+  architectures: string[];
+  /** True when `--arch` or the image set named architectures (releases are then checked against them). */
+  architecturesGiven: boolean;
+  archFromFlag: boolean;
   /** Images besides the release (`--image`, additionalImages, promoted images), not blocked. */
   images: ExtraImage[];
   /** The image set, when `--config` was given. */
@@ -36,13 +44,16 @@ export interface PackInput {
 /** Reads `--config` (if given) and merges it with the flags. */
 export async function readPackInput(o: PackOptions, progress: Progress): Promise<PackInput> {
   const set = o.config !== undefined ? await loadImageSetConfig(o.config) : undefined;
-  if (set !== undefined) refuseUnsupported(set);
-  if (set?.graph === true) {
+  if (set?.graph === true && set.channels.length === 0) {
     progress.warn(
       `${set.source}: mirror.platform.graph: no channel is resolved, so there is no update graph to carry`,
     );
   }
-  const release = pickRelease(o, set);
+  const releases = explicitReleases(o, set);
+  requireSomeRelease(releases, set);
+  const archFromFlag = (o.architectures?.length ?? 0) > 0;
+  const given = archFromFlag ? o.architectures! : (set?.architectures ?? []);
+  for (const a of given) ocArch(a); // an unknown name is an error before any connection
   const images: ExtraImage[] = [];
   const add = (img: ExtraImage): void => {
     const text = formatReference(img.reference);
@@ -64,78 +75,55 @@ export async function readPackInput(o: PackOptions, progress: Progress): Promise
   for (const p of set?.promotedImages ?? []) {
     add({ name: p.name, reference: p.source, repository: p.name, tags: p.tags });
   }
-  return { release, images, ...(set ? { set } : {}) };
+  return {
+    releases,
+    channels: set?.channels ?? [],
+    architectures: given.length > 0 ? [...new Set(given)] : ['amd64'],
+    architecturesGiven: given.length > 0,
+    archFromFlag,
+    images,
+    ...(set ? { set } : {}),
+  };
 }
 
-/** Parts of an image set bale reads but cannot carry yet: errors that name the field. */
-function refuseUnsupported(set: ImageSet): void {
-  if (set.channels.length > 0) {
-    throw new BaleError(
-      'E_CONFIG',
-      `${set.source}: mirror.platform.channels (${set.channels.map((c) => c.name).join(', ')}): releases of a channel and update paths are not carried by this version of bale pack`,
-      {
-        hint: 'Name the release instead: mirror.platform.release or --release (one release per bundle).',
-        details: { file: set.source, field: 'mirror.platform.channels' },
-      },
-    );
-  }
-  if (set.releases.length > 1) {
-    throw new BaleError(
-      'E_CONFIG',
-      `${set.source}: ${set.releases.length} releases: a bundle carries one release in this version of bale pack`,
-      { hint: 'Pack each release into a bundle of its own.', details: { file: set.source } },
-    );
-  }
-  if (set.architectures.length > 1) {
-    throw new BaleError(
-      'E_CONFIG',
-      `${set.source}: mirror.platform.architectures lists ${set.architectures.join(', ')}: one release, one architecture in this version of bale pack`,
-      {
-        hint: 'Keep the architecture of the release you name (or multi for a multi-arch payload).',
-        details: { file: set.source, field: 'mirror.platform.architectures' },
-      },
-    );
-  }
+/** The release pullspecs named explicitly: `--release` and `mirror.platform.release`, each once. */
+function explicitReleases(o: PackOptions, set: ImageSet | undefined): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (text: string): void => {
+    const key = formatReference(parseReference(text));
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(text);
+  };
+  if (o.release !== undefined) add(o.release);
+  for (const r of set?.releases ?? []) add(formatReference(r));
+  return out;
 }
 
-function pickRelease(o: PackOptions, set: ImageSet | undefined): string {
-  const fromSet = set?.releases[0];
-  if (o.release !== undefined && fromSet !== undefined) {
-    const a = parseReference(o.release);
-    if (formatReference(a) !== formatReference(fromSet)) {
-      throw new BaleError(
-        'E_CONFIG',
-        `--release ${o.release} and ${set!.source} mirror.platform.release ${formatReference(fromSet)} name two releases: a bundle carries one release in this version of bale pack`,
-        { hint: 'Give one of them, or the same image in both.', details: { file: set!.source } },
-      );
-    }
-  }
-  const release = o.release ?? (fromSet && formatReference(fromSet));
-  if (release === undefined) {
-    throw new BaleError(
-      'E_CONFIG',
-      set
-        ? `${set.source} names no release, and --release is not given: a bundle carries one release`
-        : 'no release to pack: give --release or --config',
-      {
-        hint: 'Give --release with the release pullspec (or mirror.platform.release in an ImageSetConfiguration).',
-        details: set ? { file: set.source } : {},
-      },
-    );
-  }
-  return release;
-}
-
-/** The release architecture (oc naming) must be the one the image set asks for, if it asks. */
-export function checkArchitecture(set: ImageSet | undefined, architecture: string): void {
-  const wanted = set?.architectures[0];
-  if (wanted === undefined || ocArch(wanted) === architecture) return;
+/** Nothing to carry a release from is an error (extras alone need a release today). */
+function requireSomeRelease(releases: string[], set: ImageSet | undefined): void {
+  if (releases.length > 0 || (set?.channels.length ?? 0) > 0) return;
   throw new BaleError(
     'E_CONFIG',
-    `${set!.source}: mirror.platform.architectures asks for ${wanted}, but the release is ${architecture}`,
+    set
+      ? `${set.source} names no release and no channel, and --release is not given`
+      : 'no release to pack: give --release or --config',
     {
-      hint: "Name the release of that architecture, or set mirror.platform.architectures to the release's (amd64 is the default when the field is absent).",
-      details: { file: set!.source, field: 'mirror.platform.architectures' },
+      hint: 'Give --release with the release pullspec, or mirror.platform.release / mirror.platform.channels in an ImageSetConfiguration.',
+      details: set ? { file: set.source } : {},
     },
   );
+}
+
+/** A release's architecture (oc naming) must be one the image set or --arch asks for, if they ask. */
+export function checkArchitecture(input: PackInput, architecture: string, what: string): void {
+  const wanted = input.architectures;
+  if (!input.architecturesGiven || wanted.some((a) => ocArch(a) === architecture)) return;
+  const field =
+    input.set && !input.archFromFlag ? `${input.set.source}: mirror.platform.architectures` : '--arch';
+  throw new BaleError('E_CONFIG', `${field} asks for ${wanted.join(', ')}, but ${what} is ${architecture}`, {
+    hint: "Name the release of that architecture, or list the release's architecture (amd64 is the default when none is given).",
+    details: { ...(input.set ? { file: input.set.source } : {}), field: 'mirror.platform.architectures' },
+  });
 }

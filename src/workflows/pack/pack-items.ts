@@ -2,6 +2,7 @@ import { sha256Hex } from '../../digest.js';
 import { BaleError } from '../../errors.js';
 import { blobEntryPath, manifestEntryPath } from '../../bundle/entry-path.js';
 import type { Repo } from '../../registry/client.js';
+import type { SourceCandidate } from '../../registry/mirror-sources.js';
 import { treeBlobs, treeManifests, type CollectedImage } from '../../registry/manifest-tree.js';
 
 /**
@@ -13,7 +14,16 @@ import { treeBlobs, treeManifests, type CollectedImage } from '../../registry/ma
  * Blobs come before the manifests that name them, so unpack can push in stream order.
  */
 export type PackItem =
-  | { kind: 'blob'; path: string; size: number; digest: string; src: Repo; group: number }
+  | {
+      kind: 'blob';
+      path: string;
+      size: number;
+      digest: string;
+      src: Repo;
+      /** Sources to fall back on (src first), when mirrors are configured. */
+      sources?: SourceCandidate[];
+      group: number;
+    }
   | { kind: 'bytes'; path: string; size: number; data: Buffer; digest?: string; group: number }
   | { kind: 'hardlink'; path: string; target: string; group: number }
   | { kind: 'symlink'; path: string; target: string; group: number };
@@ -43,6 +53,7 @@ export function buildPackItems(images: CollectedImage[], extras: ExtraFile[]): P
           size: b.size,
           digest: b.digest,
           src: img.src,
+          ...(img.sources && img.sources.length > 1 ? { sources: img.sources } : {}),
           group: group++,
         });
       }

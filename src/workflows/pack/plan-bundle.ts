@@ -12,11 +12,14 @@ import { planFingerprint, type PackItem } from './pack-items.js';
 import { assertSpace, freeSpace, spaceNeeded } from '../../bundle/space-check.js';
 import { adoptFinishedBundle, checkFinishedSigning } from './target.js';
 import { DEFAULT_COMPRESSION_LEVEL } from './types.js';
+import type { SourceCandidate } from '../../registry/mirror-sources.js';
 
 export interface NeededBlob {
   digest: string;
   size: number;
   src: Repo;
+  /** Every source of the image, src first (mirrors configured): see BlobFeed. */
+  sources?: SourceCandidate[];
 }
 
 export interface BundlePlan {
@@ -81,7 +84,12 @@ export async function planBundle(
       const item = byPath.get(e.part?.of ?? e.path);
       if (item?.kind !== 'blob' || queued.has(item.digest) || ctx.stager.staging(item.digest)) continue;
       queued.add(item.digest);
-      blobsNeeded.push({ digest: item.digest, size: item.size, src: item.src });
+      blobsNeeded.push({
+        digest: item.digest,
+        size: item.size,
+        src: item.src,
+        ...(item.sources ? { sources: item.sources } : {}),
+      });
     }
   }
   return { plan, level, volumeSize, byPath, journal, finished, blobsNeeded, blobsInCheckpoint };

@@ -9,6 +9,8 @@ import { pickPlatform, readSmallBlob, type ManifestNode } from '../../registry/m
 import type { PackContext } from './context.js';
 import { collectFromSources } from './sources.js';
 import { checkArchitecture } from './input.js';
+import type { SourceCandidate } from '../../registry/mirror-sources.js';
+import type { PlannedRelease } from './plan-releases.js';
 
 export interface ResolvedRelease {
   repo: Repo;
@@ -17,15 +19,25 @@ export interface ResolvedRelease {
   info: ReleaseInfo;
   /** `registry/repository` the release was read from. */
   source: string;
+  /** Every source of the release image, the one read first (blob fallback). */
+  sources: SourceCandidate[];
+  /** The repository the pullspec names. */
+  origin: Repo;
 }
 
-/** Phase 1: the release image, its payload (version, components) and architecture. */
-export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease> {
+/** Phase 1 (once per release): the release image, its payload (version, components) and architecture. */
+export async function resolveRelease(ctx: PackContext, planned: PlannedRelease): Promise<ResolvedRelease> {
   const { client, openStaged } = ctx;
-  const { release } = ctx.input;
+  const release = planned.pullspec;
   ctx.progress.phase('resolve release');
   // The pullspec may name a host the mirror rules send elsewhere: the winning source is read from.
-  const { src: repo, root, source: from } = await collectFromSources(ctx, parseReference(release));
+  const {
+    src: repo,
+    root,
+    source: from,
+    sources,
+    origin,
+  } = await collectFromSources(ctx, parseReference(release));
   if (from.kind === 'mirror')
     ctx.progress.info(`release ${release} read from mirror ${formatReference(from.reference)}`);
   const image = pickPlatform(root);
@@ -41,10 +53,17 @@ export async function resolveRelease(ctx: PackContext): Promise<ResolvedRelease>
   const architecture = root.children.length > 0 ? 'multi' : releaseArchitecture({ config: configBytes });
   const payload = await readReleasePayload(await openStaged(repo, lastLayer));
   const info = parseRelease(payload.imageReferences, payload.releaseMetadata, { architecture });
-  checkArchitecture(ctx.input.set, architecture);
+  checkArchitecture(ctx.input, architecture, `release ${info.version} (${release})`);
+  if (planned.version !== undefined && planned.version !== info.version) {
+    throw new BaleError(
+      'E_RELEASE_INVALID',
+      `the update graph says ${release} is ${planned.version}, but its payload says ${info.version}`,
+      { hint: 'The update graph does not match the release images: check --graph-url / --graph-file.' },
+    );
+  }
   const source = `${repo.registry}/${repo.repository}`;
   ctx.progress.info(
     `release ${info.version} (${architecture}) ${root.digest}, ${info.components.length} components`,
   );
-  return { repo, root, architecture, info, source };
+  return { repo, root, architecture, info, source, sources, origin };
 }

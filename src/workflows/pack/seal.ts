@@ -14,24 +14,51 @@ import { treeSize, type CollectedImage } from '../../registry/manifest-tree.js';
 import type { CollectedContent } from './collect-all.js';
 import type { PackContext } from './context.js';
 import type { BundlePlan } from './plan-bundle.js';
+import type { PlannedGraph } from './plan-releases.js';
 import type { ResolvedRelease } from './resolve-release.js';
 import type { SignatureFiles } from './signature-files.js';
 
 /** Phase 8a: bundle.json's content, from the plan and the volumes as written. */
 export function buildIndex(
   ctx: PackContext,
-  parts: { rel: ResolvedRelease; content: CollectedContent; sigs: SignatureFiles; bp: BundlePlan },
+  parts: {
+    rels: ResolvedRelease[];
+    graphs: PlannedGraph[];
+    content: CollectedContent;
+    sigs: SignatureFiles;
+    bp: BundlePlan;
+  },
   written: WrittenVolume[],
 ): BundleIndex {
-  const { rel, content, sigs, bp } = parts;
+  const { rels, graphs, content, sigs, bp } = parts;
   const index: BundleIndex = {
     schema: BUNDLE_SCHEMA,
     baleVersion: BALE_VERSION,
     created: (ctx.o.now?.() ?? new Date()).toISOString(),
     volumeSize: bp.volumeSize,
+    // `releases` say where each release image is under v2/ (verify requires it, unpack mirrors
+    // it): a --no-images bundle carries only its signatures, which name its digest and identity.
+    releases: ctx.o.noImages
+      ? []
+      : rels.map((rel) => ({
+          version: rel.info.version,
+          architecture: rel.architecture,
+          digest: rel.root.digest,
+          source: rel.source,
+          repository: 'openshift/release',
+          tag: releaseTag(rel.info.version, rel.architecture),
+        })),
+    graphs: graphs.map((g) => ({
+      path: g.path,
+      channel: g.channel,
+      arch: g.arch,
+      source: g.source,
+      sha256: g.sha256,
+      releases: [...g.releases],
+    })),
     images: content.images.map(bundleImage),
     signatures: sigs.release,
-    manifests: [sigs.configMapPath],
+    manifests: [...sigs.configMapPaths],
     volumes: written.map((w) => ({
       name: w.name,
       size: w.size,
@@ -40,18 +67,6 @@ export function buildIndex(
     })),
     entries: assembleEntries(bp.plan, written),
   };
-  // `release` says where the release image is under v2/ (verify requires it, unpack mirrors
-  // it): a --no-images bundle carries only its signatures, which name its digest and identity.
-  if (!ctx.o.noImages) {
-    index.release = {
-      version: rel.info.version,
-      architecture: rel.architecture,
-      digest: rel.root.digest,
-      source: rel.source,
-      repository: 'openshift/release',
-      tag: releaseTag(rel.info.version, rel.architecture),
-    };
-  }
   const graph = content.graph;
   if (graph) {
     index.graphData = {
@@ -99,7 +114,8 @@ export async function writeIndexAndSums(to: string, index: BundleIndex): Promise
 function bundleImage(img: CollectedImage): BundleImage {
   const out: BundleImage = {
     name: img.name,
-    source: `${img.src.registry}/${img.src.repository}`,
+    // The name the image is known by (image-references): mirror configuration maps it.
+    source: `${(img.origin ?? img.src).registry}/${(img.origin ?? img.src).repository}`,
     repository: img.repository,
     digest: img.root.digest,
     mediaType: img.root.mediaType,

@@ -5,32 +5,35 @@ import type { KeptSignature } from '../../signature/gather-signatures.js';
 import type { ExtraFile } from './pack-items.js';
 
 export interface SignatureFiles {
-  /** Files beside the images: the signature ConfigMap and the raw signatures. */
+  /** Files beside the images: one signature ConfigMap per release and the raw signatures. */
   extras: ExtraFile[];
-  /** Bundle path of the release's signature ConfigMap. */
-  configMapPath: string;
+  /** Bundle paths of the releases' signature ConfigMaps, in release order. */
+  configMapPaths: string[];
+  /** Every release's signature records, in release order. */
   release: BundleSignature[];
   graphData: BundleSignature[];
 }
 
-/** Phase 4: the signature ConfigMap and one file per kept signature, with their index records. */
+/** Phase 4: a signature ConfigMap per release and one file per kept signature, with their index records. */
 export function signatureFiles(
-  releaseDigest: string,
-  releaseSigs: KeptSignature[],
+  releases: { digest: string; sigs: KeptSignature[] }[],
   graph?: { digest: string; sigs: KeptSignature[] },
 ): SignatureFiles {
-  const configMapPath = `config/${signatureConfigMapName(releaseDigest)}`;
-  const extras: ExtraFile[] = [
-    {
-      path: configMapPath,
+  const extras: ExtraFile[] = [];
+  const configMapPaths: string[] = [];
+  for (const r of releases) {
+    const path = `config/${signatureConfigMapName(r.digest)}`;
+    configMapPaths.push(path);
+    extras.push({
+      path,
       data: Buffer.from(
         signatureConfigMap(
-          releaseDigest,
-          releaseSigs.map((s) => s.bytes),
+          r.digest,
+          r.sigs.map((s) => s.bytes),
         ),
       ),
-    },
-  ];
+    });
+  }
   const add = (digest: string, kept: KeptSignature[]): BundleSignature[] =>
     kept.map((s, i) => {
       const path = `signatures/sha256=${digestHex(digest)}/signature-${i + 1}`;
@@ -45,7 +48,7 @@ export function signatureFiles(
       if (s.check.userId) rec.userId = s.check.userId;
       return rec;
     });
-  const release = add(releaseDigest, releaseSigs);
+  const release = releases.flatMap((r) => add(r.digest, r.sigs));
   const graphData = graph ? add(graph.digest, graph.sigs) : [];
-  return { extras, configMapPath, release, graphData };
+  return { extras, configMapPaths, release, graphData };
 }

@@ -42,6 +42,10 @@ export interface SourcedImage {
   src: Repo;
   root: ManifestNode;
   source: SourceCandidate;
+  /** Every candidate, the winning source first, then the others in order (blob fallback). */
+  sources: SourceCandidate[];
+  /** The repository `ref` names (the source bundle.json records, whichever mirror served it). */
+  origin: Repo;
 }
 
 /**
@@ -49,6 +53,11 @@ export interface SourcedImage {
  * candidate sources that has it; E_NO_SOURCE names every source tried.
  */
 export async function collectFromSources(ctx: PackContext, ref: ImageReference): Promise<SourcedImage> {
+  const origin: Repo = { registry: ref.registry, repository: ref.repository };
+  return { ...(await fromSources(ctx, ref)), origin };
+}
+
+async function fromSources(ctx: PackContext, ref: ImageReference): Promise<Omit<SourcedImage, 'origin'>> {
   const candidates = ctx.mirrors.candidates(ref);
   const only = candidates.length === 1 ? candidates[0] : undefined;
   if (only !== undefined && only.kind === 'original' && only.origin === undefined) {
@@ -58,13 +67,21 @@ export async function collectFromSources(ctx: PackContext, ref: ImageReference):
   if (ref.digest !== undefined) {
     const { source } = await getManifestFromSources(candidates, ref.digest, opts);
     const src = repoOf(source);
-    return { src, root: await collectManifest(ctx.client, src, ref.digest), source };
+    return {
+      src,
+      root: await collectManifest(ctx.client, src, ref.digest),
+      source,
+      sources: winnerFirst(candidates, source),
+    };
   }
   const attempts: SourceAttempt[] = [];
   for (const c of candidates) {
     try {
       const src = repoOf(c);
-      return { src, root: await collectManifest(ctx.client, src, ref.tag ?? 'latest'), source: c };
+      const root = await collectManifest(ctx.client, src, ref.tag ?? 'latest');
+      // The other sources are asked for a blob by the digest of this tree's root.
+      const pinned = candidates.map((x) => ({ ...x, reference: { ...x.reference, digest: root.digest } }));
+      return { src, root, source: c, sources: winnerFirst(pinned, pinned[candidates.indexOf(c)]!) };
     } catch (err) {
       if (isFatal(err, ctx.signal)) throw err;
       attempts.push(attemptOf(c, undefined, err));
@@ -82,13 +99,14 @@ async function fromOriginalOnly(
   ctx: PackContext,
   ref: ImageReference,
   only: SourceCandidate,
-): Promise<SourcedImage> {
+): Promise<Omit<SourcedImage, 'origin'>> {
   const src = repoOf(only);
   try {
     return {
       src,
       root: await collectManifest(ctx.client, src, ref.digest ?? ref.tag ?? 'latest'),
       source: only,
+      sources: [only],
     };
   } catch (err) {
     if (!isBaleError(err) || KEEP_HINT.has(err.code) || isFatal(err, ctx.signal)) throw err;
@@ -105,6 +123,10 @@ async function fromOriginalOnly(
 
 /** Errors whose own hint is what to do (credentials, TLS): no mirror would help. */
 const KEEP_HINT = new Set(['E_AUTH', 'E_DENIED', 'E_TLS', 'E_USAGE', 'E_CONFIG']);
+
+function winnerFirst(candidates: SourceCandidate[], winner: SourceCandidate): SourceCandidate[] {
+  return [winner, ...candidates.filter((c) => c !== winner)];
+}
 
 function repoOf(c: SourceCandidate): Repo {
   return { registry: c.reference.registry, repository: c.reference.repository };

@@ -7,6 +7,14 @@ export interface PackOptions {
   /** Image set file or thin-manifest directory (`--config`): see input.ts. */
   config?: string;
   to: string;
+  /** Update service graph endpoint (`--graph-url`); default: UPDATE_URL_OVERRIDE, else the public service. */
+  graphUrl?: string;
+  /** A saved update graph (`--graph-file`), instead of asking the service. */
+  graphFile?: string;
+  /** Conditional update edges may be part of an update path (their risks are printed). */
+  allowConditionalEdges?: boolean;
+  /** Architectures (`--arch`, Go names: amd64, arm64, ppc64le, s390x, multi); override the image set's. */
+  architectures?: string[];
   graphData?: string;
   images?: string[];
   noImages?: boolean;
@@ -48,9 +56,21 @@ export interface PackOptions {
   freeSpace?: (dir: string) => Promise<number | undefined>;
 }
 
+export interface PackedRelease {
+  version: string;
+  architecture: string;
+  digest: string;
+  source: string;
+}
+
 export interface PackResult {
   bundleDir: string;
-  release: { version: string; architecture: string; digest: string; source: string };
+  /** The highest release carried (the only one, for a bundle of one release). */
+  release: PackedRelease;
+  /** Every release carried, in bundle order (update order for a channel). */
+  releases: PackedRelease[];
+  /** Update-graph documents carried (`graph/<channel>-<arch>.json`). */
+  graphs: { path: string; channel: string; arch: string; source: string; releases: string[] }[];
   images: number;
   blobs: number;
   contentBytes: number;

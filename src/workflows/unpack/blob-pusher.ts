@@ -140,6 +140,14 @@ export class BlobPusher {
     this.released.splice(0).forEach((r) => r());
   }
 
+  /** A staged upload this run completed. */
+  uploaded(m: MissingBlob): void {
+    this.counts.blobsUploaded++;
+    this.counts.bytesUploaded += m.entry.size;
+    this.pushed.set(m.digest, [...(this.pushed.get(m.digest) ?? []), m.repo.dest.repository]);
+    this.o.progress.advance(m.entry.size);
+  }
+
   /** Pushes verified bytes in the background (the budget was reserved for them). */
   pushBytes(m: MissingBlob, bytes: Buffer): void {
     this.start(m, (earlier) =>

@@ -10,7 +10,7 @@ import { releasesOf } from '../../bundle/index-schema.js';
 import {
   MIRROR_DESTINATION_PLACEHOLDER,
   ocAdmUpgradeCommand,
-  ocMirrorReleaseCommands,
+  ocImageMirrorCommand,
 } from '../../cluster/oc-commands.js';
 import { shellJoin } from '../../cluster/shell-quote.js';
 
@@ -80,32 +80,45 @@ export function unpackNextSteps(opts: {
   index: BundleIndex;
   toDir?: string;
   dest?: Destination;
-  mirroredRelease?: string;
+  /** Every mirrored release, in order (`<registry>/<repository>@<digest>`). */
+  mirroredReleases: string[];
   manifestsDir?: string;
   applied: boolean;
 }): string[] {
   const out: string[] = [];
-  const rel = releasesOf(opts.index)[0];
+  const releases = releasesOf(opts.index);
+  const rel = releases[0];
   if (opts.toDir !== undefined && rel !== undefined) {
     const destination =
       opts.dest !== undefined
         ? `${opts.dest.registry}/${destRepository(opts.dest, rel.repository)}`
         : MIRROR_DESTINATION_PLACEHOLDER;
-    out.push(
-      ...ocMirrorReleaseCommands({
-        fromDir: opts.toDir,
-        repository: rel.repository,
-        destination,
-        version: rel.version,
-        signatures: (opts.index.sigstore ?? []).some((s) => s.repository === rel.repository),
-      }),
-    );
+    for (const r of releases) {
+      out.push(
+        ocImageMirrorCommand({
+          fromDir: opts.toDir,
+          repository: r.repository,
+          tagPattern: `${r.version}*`,
+          destination,
+        }),
+      );
+    }
+    if ((opts.index.sigstore ?? []).some((s) => s.repository === rel.repository)) {
+      out.push(
+        ocImageMirrorCommand({
+          fromDir: opts.toDir,
+          repository: rel.repository,
+          tagPattern: 'sha256-*',
+          destination,
+        }),
+      );
+    }
   }
-  if (opts.mirroredRelease !== undefined) {
+  if (opts.mirroredReleases.length > 0) {
     if (!opts.applied && opts.manifestsDir !== undefined) {
       out.push(shellJoin(['oc', 'apply', '-f', opts.manifestsDir]));
     }
-    out.push(ocAdmUpgradeCommand({ image: opts.mirroredRelease }));
+    for (const image of opts.mirroredReleases) out.push(ocAdmUpgradeCommand({ image }));
   }
   return out;
 }

@@ -27,12 +27,11 @@ import { openMirror } from './mirror-target.js';
 import { nextSteps } from './next-steps.js';
 import type { UnpackOptions, UnpackResult } from './options.js';
 import { destRepository, type Destination } from './registry-push.js';
+import { UploadState } from './upload-state.js';
 import { loadUnpackKeyrings, verifyPhase } from './verify-phase.js';
 
 export type { UnpackOptions, UnpackResult } from './options.js';
-
-/** The one-read push (blobs while verifying); off until its uploads stay uncommitted until the audit passes. */
-const SINGLE_PASS = false;
+export { defaultStateDir } from './upload-state.js';
 
 export async function unpack(o: UnpackOptions): Promise<UnpackResult> {
   // Two unpacks into one --to-dir at once would race on the same files: lock it.
@@ -72,8 +71,10 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   let plan: ReturnType<typeof applyPlanFor>;
   try {
     // 1. Verify everything (one pass: pushing blobs on the way); from here on only what was verified is acted on.
-    const singlePass = SINGLE_PASS && mirror !== undefined && !o.verifyFirst && !o.dryRun;
-    const report = await verifyPhase(o, dir, keys, progress, singlePass ? mirror.push : undefined);
+    // With --to-dir the directory writer reads the volumes again anyway: two passes.
+    const singlePass = mirror !== undefined && !o.verifyFirst && !o.dryRun && !o.toDir;
+    const uploads = await UploadState.open(singlePass ? o.stateDir : undefined, (m) => progress.warn(m));
+    const report = await verifyPhase(o, dir, keys, progress, singlePass ? mirror.push : undefined, uploads);
     result = initialResult(o, report, progress);
     bundle = report.bundle;
     files = outputFiles(report, dest, Boolean(o.icsp));
@@ -81,14 +82,13 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
     // 2. The mirror: blobs (two passes), then manifests children first, then tags.
     if (mirror && dest) {
       result.push = await mirror.finish(report);
-      const release = releasesOf(report.index ?? {})[0];
-      if (release) {
-        result.release = {
-          version: release.version,
-          digest: release.digest,
-          mirror: mirrorReference(dest, release),
-        };
-      }
+      result.releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
+        version: r.version,
+        digest: r.digest,
+        mirror: mirrorReference(dest, r),
+      }));
+      const last = result.releases.at(-1);
+      if (last) result.release = last;
     }
   } finally {
     await mirror?.close();
@@ -135,7 +135,11 @@ function initialResult(o: UnpackOptions, report: VerifyReport, progress: Progres
       `${trust.unanchored} item(s) no signature anchors are unpacked because of --allow-unsigned`,
     );
   }
-  const release = releasesOf(report.index ?? {})[0];
+  const releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
+    version: r.version,
+    digest: r.digest,
+  }));
+  const release = releases.at(-1);
   return {
     ok: true,
     dryRun: Boolean(o.dryRun),
@@ -149,7 +153,8 @@ function initialResult(o: UnpackOptions, report: VerifyReport, progress: Progres
           },
         }
       : {}),
-    ...(release ? { release: { version: release.version, digest: release.digest } } : {}),
+    ...(release ? { release } : {}),
+    releases,
     manifestFiles: [],
     applied: [],
     conflicts: 0,

@@ -5,7 +5,8 @@ import type { UnpackOptions, UnpackResult } from './options.js';
 
 /**
  * What to do next: every command comes from src/cluster/oc-commands.ts (shell-quoted,
- * `--keep-manifest-list=true`, the `.sig` tags too), see cluster-output.ts.
+ * `--keep-manifest-list=true`, the `.sig` tags too), see cluster-output.ts. An update
+ * path is mirrored and taken one release at a time, in order.
  */
 export function nextSteps(o: UnpackOptions, result: UnpackResult, index: BundleIndex | undefined): string[] {
   if (index === undefined) return [];
@@ -13,7 +14,7 @@ export function nextSteps(o: UnpackOptions, result: UnpackResult, index: BundleI
     index,
     ...(result.toDir ? { toDir: result.toDir.dir } : {}),
     ...(o.to !== undefined ? { dest: parseRegistryTarget(o.to, '--to') } : {}),
-    ...(result.release?.mirror ? { mirroredRelease: result.release.mirror } : {}),
+    mirroredReleases: result.releases.flatMap((r) => (r.mirror === undefined ? [] : [r.mirror])),
     manifestsDir: result.manifestsDir ?? o.manifestsToDir,
     applied: Boolean(o.applyManifests) || Boolean(o.dryRun),
   });

@@ -25,6 +25,12 @@ export interface UnpackOptions {
    * tags only once everything verified.
    */
   verifyFirst?: boolean;
+  /**
+   * Where unpack records its open upload sessions, so that a killed run continues them
+   * (the CLI's default: $XDG_STATE_HOME/bale/unpack or ~/.local/state/bale/unpack).
+   * Without it, an interrupted upload starts over.
+   */
+  stateDir?: string;
   registryConfig?: string;
   destTlsVerify?: boolean;
   caFile?: string;
@@ -47,7 +53,10 @@ export interface UnpackOptions {
 export interface UnpackResult {
   ok: boolean;
   dryRun: boolean;
+  /** The last release of the bundle (the highest of an update path); every one is in `releases`. */
   release?: { version: string; digest: string; mirror?: string };
+  /** Every release of the bundle, in bundle.json order. */
+  releases: { version: string; digest: string; mirror?: string }[];
   verify: { ok: boolean; problems: number };
   trust?: { index: IndexSignatureState; unanchored: number; allowUnsigned: boolean };
   /** Each object to apply, where it comes from and what applying it does (listed before applying). */

@@ -17,8 +17,10 @@ import { checkDestination, type DestinationState } from './check-destination.js'
 import { imageStatus, type PushImageStatus } from './image-status.js';
 import { pushFromVolumes } from './push-from-volumes.js';
 import { pushManifests, verifiedManifests } from './push-manifests.js';
-import { pushTap } from './push-tap.js';
+import { StagedPush } from './push-tap.js';
 import { pushableRepositories, type Destination, type RepoContent } from './repositories.js';
+import type { UploadState } from './upload-state.js';
+import { indexPrecheck } from '../../bundle/verify-steps/index-names.js';
 
 export { destRepository, bundleRepositories, type Destination } from './repositories.js';
 export type { PushImageStatus } from './image-status.js';
@@ -35,6 +37,8 @@ export interface PushResult {
   tagsPushed: number;
   tagsPresent: number;
   images: PushImageStatus[];
+  /** Upload sessions an earlier (interrupted) run had started that this run continued, and their bytes already sent. */
+  resumed?: { sessions: number; bytes: number };
 }
 
 export interface PushOptions {
@@ -54,29 +58,40 @@ export class BundlePush {
   private state: DestinationState | undefined;
   private pusher: BlobPusher | undefined;
   private opened: OpenedBundle | undefined;
+  private staged: StagedPush | undefined;
 
   constructor(private readonly o: PushOptions) {}
 
   /**
    * Single pass: decides from the checked index what may be pushed and asks the mirror
-   * what it has; returns the tap that pushes blobs while verify reads them.
+   * what it has; returns the tap that stages blobs while verify reads them. An index
+   * that is not consistent in itself gets no tap: nothing is sent before the audit ends.
    */
-  async prepare(bundle: OpenedBundle): Promise<EntryTap> {
+  async prepare(bundle: OpenedBundle, uploads: UploadState): Promise<EntryTap | undefined> {
+    if (indexPrecheck(bundle.index).length > 0) return undefined;
     this.opened = bundle;
     this.repos = pushableRepositories(bundle.index, this.o.dest);
     this.state = await this.check(this.repos);
     this.pusher = this.newPusher(bundle, this.state);
-    this.o.progress.phase('verify and push', {
-      bytes: bundle.index.volumes.reduce((n, v) => n + v.size, 0),
-      items: bundle.volumes.length,
-    });
-    return pushTap(this.pusher, this.state);
+    this.staged = new StagedPush({ client: this.o.client, pusher: this.pusher, state: this.state, uploads });
+    return this.staged.tap();
   }
 
-  /** Blobs sent before verify failed: waits for uploads under way; returns how many completed. */
-  async abandon(): Promise<number> {
+  /**
+   * Verify did not pass. `cancel`: the bundle failed its audit, so the upload sessions
+   * not completed are cancelled; otherwise (an error, an interrupt) uploads under way
+   * are only waited for, and stay recorded for the next run. Returns the number of
+   * blobs completed (unreferenced: no manifest names them in the mirror).
+   */
+  async abandon(cancel: boolean): Promise<number> {
+    if (cancel && this.staged) return this.staged.cancel();
     await this.pusher?.drain();
-    return this.pusher?.sent ?? 0;
+    return 0;
+  }
+
+  /** Sessions this run continued, and the bytes earlier runs had sent of them. */
+  get resumed(): { sessions: number; bytes: number } {
+    return { sessions: this.staged?.sessionsResumed ?? 0, bytes: this.staged?.resumedBytes ?? 0 };
   }
 
   /** After a verify that passed: the blobs (two passes), then manifests and tags. */
@@ -84,7 +99,7 @@ export class BundlePush {
     const bundle = report.bundle;
     if (bundle === undefined) throw new BaleError('E_BUNDLE_INVALID', 'the bundle index could not be read');
     if (this.opened !== undefined && !this.opened.rawIndex.equals(bundle.rawIndex)) {
-      await this.abandon();
+      await this.abandon(true);
       throw new BaleError(
         'E_BUNDLE_CORRUPT',
         `${bundle.dir}: bundle.json changed while it was being unpacked`,
@@ -114,7 +129,9 @@ export class BundlePush {
       return result;
     }
     let pusher = this.pusher;
-    if (pusher === undefined) {
+    if (pusher !== undefined && this.staged !== undefined) {
+      await this.staged.commit();
+    } else if (pusher === undefined) {
       pusher = this.newPusher(bundle, state);
       this.o.progress.phase('push blobs', {
         bytes: [...state.missing.values()].reduce((n, m) => n + m.entry.size, 0),
@@ -145,6 +162,7 @@ export class BundlePush {
       ...(this.o.signal ? { signal: this.o.signal } : {}),
     });
     Object.assign(result, m);
+    if (this.staged) result.resumed = this.resumed;
     result.images = imageStatus(repos, state, manifests);
     return result;
   }

@@ -6,6 +6,7 @@ import { loadKeyring, loadKeyrings, type Keyring } from '../../signature/keyring
 import { loadSigstoreKey, type SigstoreKey } from '../../signature/sigstore-key.js';
 import type { UnpackOptions } from './options.js';
 import type { BundlePush } from './registry-push.js';
+import type { UploadState } from './upload-state.js';
 
 export interface UnpackKeyrings {
   keyrings: Keyring[];
@@ -36,13 +37,14 @@ export async function verifyPhase(
   keys: UnpackKeyrings,
   progress: Progress,
   push: BundlePush | undefined,
+  uploads: UploadState,
 ): Promise<VerifyReport> {
   let tap: EntryTap | undefined;
   if (push) {
     // The index as read and checked decides what may be pushed; a bundle whose index
     // cannot be opened is left to verify, which names every problem, and nothing is sent.
     const bundle = await openBundle(dir).catch(() => undefined);
-    if (bundle) tap = await push.prepare(bundle);
+    if (bundle) tap = await push.prepare(bundle, uploads);
   }
   let report: VerifyReport;
   try {
@@ -54,17 +56,17 @@ export async function verifyPhase(
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     });
   } catch (err) {
-    await push?.abandon();
+    await push?.abandon(false);
     throw err;
   }
   if (report.ok && report.index !== undefined) return report;
-  const sent = (await push?.abandon()) ?? 0;
+  const sent = (await push?.abandon(true)) ?? 0;
   const first = report.problems
     .slice(0, 5)
     .map((p) => `${p.volume ? `${p.volume}: ` : ''}${p.entry ? `${p.entry}: ` : ''}${p.message} [${p.code}]`);
   const pushed =
     sent > 0
-      ? `No manifest and no tag was pushed: the ${sent} blob(s) already sent to ${o.to ?? 'the mirror'} are unreferenced (the registry's garbage collection removes them; a run with an intact copy reuses them).`
+      ? `No manifest and no tag was pushed, so no image of this bundle is visible in ${o.to ?? 'the mirror'}; the ${sent} blob(s) already sent are unreferenced there (the registry's garbage collection removes them; a run with an intact copy finds them present), uploads under way were cancelled.`
       : 'Nothing was pushed or applied.';
   throw new BaleError(
     'E_VERIFY_FAILED',

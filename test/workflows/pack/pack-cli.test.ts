@@ -175,8 +175,8 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
   it('bundle.json lists entries, volumes, images, signatures and graph-data', async () => {
     const { fx } = s;
     const index = await readIndex(bundle);
-    expect(index.schema).toBe('bale.bundle/v1');
-    expect(index.release).toMatchObject({
+    expect(index.schema).toBe('bale.bundle/v2');
+    expect(index.releases[0]).toMatchObject({
       version: fx.release.version,
       architecture: 'x86_64',
       digest: fx.release.digest,
@@ -261,7 +261,7 @@ describe('bale pack (htpasswd + TLS source registry)', () => {
       ].sort(),
     );
     expect(index.images).toEqual([]);
-    expect(index.release).toBeUndefined(); // no release image under v2/ to point at
+    expect(index.releases[0]).toBeUndefined(); // no release image under v2/ to point at
     expect(index.signatures.map((x) => [x.digest, x.identity])).toEqual([
       [s.fx.release.digest, s.fx.releaseIdentity],
       [s.fx.release.digest, s.fx.releaseIdentity],

@@ -51,7 +51,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     b = await packFixture(31);
     dest = await startRegistry();
     work = await makeTempDir('bale-cluster-');
-    cmName = `sha256-${b.index.release?.digest.slice(7)}`;
+    cmName = `sha256-${b.index.releases[0]?.digest.slice(7)}`;
   });
   beforeEach(async () => {
     // A fresh, empty cluster for each test.
@@ -97,7 +97,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
       (idms.spec.imageDigestMirrors as { source: string; mirrors: string[] }[]).find((e) => e.source === s)
         ?.mirrors;
     // The release and its components come from different repositories; both map to the mirror's release repository.
-    expect(b.index.release?.source).toBe(`${src}/ocp/release`);
+    expect(b.index.releases[0]?.source).toBe(`${src}/ocp/release`);
     expect(b.index.images.some((i) => i.source === `${src}/ocp/release-art`)).toBe(true);
     expect(mirrorOf(`${src}/ocp/release`)).toEqual([`${dest.host}/mirror/openshift/release`]);
     expect(mirrorOf(`${src}/ocp/release-art`)).toEqual([`${dest.host}/mirror/openshift/release`]);
@@ -108,7 +108,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(icsp.apiVersion).toBe('operator.openshift.io/v1alpha1');
     expect(icsp.kind).toBe('ImageContentSourcePolicy');
     expect(icsp.spec.repositoryDigestMirrors).toEqual(idms.spec.imageDigestMirrors);
-    const hex = b.index.release?.digest.slice(7) ?? '';
+    const hex = b.index.releases[0]?.digest.slice(7) ?? '';
     expect((await readdir(out)).sort()).toEqual(
       [
         'imagecontentsourcepolicy.yaml',
@@ -118,7 +118,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
       ].sort(),
     );
     expect(res.nextSteps).toContain(
-      `oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.release?.digest}`,
+      `oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}`,
     );
     // Nothing applied without --apply-*.
     expect(res.applied).toEqual([]);
@@ -139,7 +139,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(
       new RegExp(
-        `^  oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.release?.digest}$`,
+        `^  oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}$`,
         'm',
       ),
     );
@@ -156,7 +156,9 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(cm).toBeDefined();
     expect((cm?.metadata.labels as Record<string, string>)[LABEL]).toBe('');
     const keys = Object.keys((cm?.binaryData ?? {}) as Record<string, string>);
-    expect(keys.length).toBe(b.index.signatures.filter((s) => s.digest === b.index.release?.digest).length);
+    expect(keys.length).toBe(
+      b.index.signatures.filter((s) => s.digest === b.index.releases[0]?.digest).length,
+    );
     expect(keys[0]).toBe(`${cmName}-1`);
     // Only the signature ConfigMap: no mirror configuration without --apply-manifests.
     expect(kube.count()).toBe(1);
@@ -324,7 +326,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
       expect(human.code, human.stderr).toBe(0);
       expect(human.stdout).toContain('Dry run');
       expect(human.stdout).toMatch(
-        new RegExp(`${b.index.release?.digest} \\(${b.index.release?.tag}\\): to push: \\d+ blob`),
+        new RegExp(`${b.index.releases[0]?.digest} \\(${b.index.releases[0]?.tag}\\): to push: \\d+ blob`),
       );
       expect(await storedFiles(empty)).toEqual([]);
       await expect(access(join(work, 'bale-manifests'))).rejects.toThrow();

@@ -78,6 +78,8 @@ describe('extra --image content: anchored only by a verified bundle signature', 
       join(setup.work, 'manifests-unsigned'),
       '--keyring',
       keyring,
+      // Nothing sent before the audit ends (the default sends blobs while verifying).
+      '--verify-first',
     ]);
     expect(u.code).toBe(1);
     expect(u.stderr).toContain('E_VERIFY_FAILED');

@@ -46,6 +46,8 @@ describe('bale unpack: refusals and clear errors', () => {
     ...extra,
   ];
 
+  // --verify-first: nothing is sent before the audit ends (the default sends blobs while
+  // verifying and holds back manifests and tags: test/workflows/unpack/single-pass.test.ts).
   it('a damaged volume (one flipped byte in a copy) is refused before anything is pushed', async () => {
     const copy = join(b.setup.work, 'damaged');
     await cp(b.bundleDir, copy, { recursive: true });
@@ -62,7 +64,7 @@ describe('bale unpack: refusals and clear errors', () => {
     } finally {
       await fh.close();
     }
-    const r = await runBale(args(copy, `${dest.host}/mirror`));
+    const r = await runBale(args(copy, `${dest.host}/mirror`, ['--verify-first']));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('E_VERIFY_FAILED');
     expect(r.stderr).toContain(volume);
@@ -70,7 +72,7 @@ describe('bale unpack: refusals and clear errors', () => {
     // Not one request that changes the registry: its storage is still empty.
     expect(await storedFiles(dest)).toEqual([]);
 
-    const j = await runBale(args(copy, `${dest.host}/mirror`, ['--json']));
+    const j = await runBale(args(copy, `${dest.host}/mirror`, ['--verify-first', '--json']));
     expect(j.code).toBe(1);
     const doc = oneJson<ErrorJson>(j);
     expect(doc.ok).toBe(false);

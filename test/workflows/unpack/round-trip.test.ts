@@ -78,8 +78,8 @@ describe('bale unpack --to (round trips into real registries)', () => {
     expect(first.ok).toBe(true);
     expect(first.push.blobsUploaded).toBeGreaterThan(0);
     expect(first.push.manifestsPushed).toBeGreaterThan(0);
-    expect(first.release.digest).toBe(b.index.release?.digest);
-    expect(first.release.mirror).toBe(`${dest.host}/mirror/openshift/release@${b.index.release?.digest}`);
+    expect(first.release.digest).toBe(b.index.releases[0]?.digest);
+    expect(first.release.mirror).toBe(`${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}`);
     await expectMirrorComplete(dest, 'mirror', b.index);
 
     // Re-run through a proxy that logs every request.
@@ -166,7 +166,9 @@ describe('bale unpack --to (round trips into real registries)', () => {
     expect(end.signal).toBe('SIGKILL');
     // Killed before the release manifest went up.
     expect(proxy.log.some(isManifestPut)).toBe(false);
-    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.release?.digest ?? '')).toBe(false);
+    expect(await mirrorHas(dest, 'mirror', 'openshift/release', b.index.releases[0]?.digest ?? '')).toBe(
+      false,
+    );
 
     proxy.setPlan({});
     const before = proxy.log.length;

@@ -68,7 +68,7 @@ describe('bale unpack --to-dir', () => {
     const out = join(parent, 'mirror');
     const r = await runBale(args(out));
     expect(r.code, r.stderr).toBe(0);
-    const version = b.index.release?.version ?? '';
+    const version = b.index.releases[0]?.version ?? '';
     // The printed next step is oc's own upload command.
     expect(r.stdout).toContain(
       `oc image mirror --keep-manifest-list=true --from-dir=${out} 'file://openshift/release:${version}*' REGISTRY/REPOSITORY`,
@@ -79,7 +79,7 @@ describe('bale unpack --to-dir', () => {
     const files = await tree(out);
     expect([...files.keys()].filter((p) => p.includes('.tmp-'))).toEqual([]);
     expect(files.get('config')?.isDirectory()).toBe(true);
-    const hex = b.index.release?.digest.slice(7) ?? '';
+    const hex = b.index.releases[0]?.digest.slice(7) ?? '';
     expect(files.get(`config/signature-sha256-${hex.slice(0, 16)}.yaml`)?.isFile()).toBe(true);
 
     let blobs = 0;
@@ -120,7 +120,7 @@ describe('bale unpack --to-dir', () => {
     }
     expect(tags).toBe(b.index.images.reduce((n, i) => n + i.tags.length, 0));
     const rel = `v2/openshift/release/manifests/${version}-x86_64`;
-    expect(await readlink(join(out, rel))).toBe(b.index.release?.digest);
+    expect(await readlink(join(out, rel))).toBe(b.index.releases[0]?.digest);
 
     // Re-run: nothing written, the tree is identical (same inodes, same links).
     const again = await runBale(args(out, ['--json']));
