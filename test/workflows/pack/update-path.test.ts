@@ -271,6 +271,19 @@ describe('bale pack --config with a channel (update paths)', () => {
     expect(index.graphs?.[0]?.source).toBe(file);
   }, 240_000);
 
+  it('--arch: a release of another architecture is E_CONFIG naming both, nothing written', async () => {
+    const bundle = join(s.work, 'b-arch');
+    const r = await runBale([...s.packArgs(), '--arch', 'arm64', '--to', bundle]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[E_CONFIG]');
+    expect(r.stderr).toContain('--arch asks for arm64, but release 4.16.3');
+    expect(r.stderr).toContain('is x86_64');
+    expect((await readdir(bundle).catch(() => [] as string[])).filter((n) => n !== '.bale')).toEqual([]);
+    const bad = await runBale([...s.packArgs(), '--arch', 'sparc', '--to', join(s.work, 'b-arch-bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('unsupported release architecture "sparc"');
+  }, 120_000);
+
   it('--graph-file and --graph-url together are a usage error', async () => {
     const r = await runBale([
       ...packArgs(),
