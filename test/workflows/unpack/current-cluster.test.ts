@@ -30,7 +30,7 @@ import { runBale } from '../../helpers/bale.js';
 import { startFakeKube, type FakeKube } from '../../helpers/fake-kube.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { pushTinyImage, skopeoInspectRaw } from '../../helpers/skopeo.js';
+import { pushTinyImage, registryFlags, skopeo, skopeoInspectRaw } from '../../helpers/skopeo.js';
 import { expectMirrorComplete, oneJson, sha256 } from './unpack-helpers.js';
 
 /** A parsed YAML file, read field by field. */
@@ -338,6 +338,8 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
     // and unpack pushes nothing
     const u = await runBale([
       'unpack',
+      // the refusal guarantee is the two-pass flow's (as the other refusal tests)
+      '--verify-first',
       copy,
       '--keyring',
       setup.fx.keyringPath,
@@ -350,7 +352,15 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
       join(setup.work, 'forged-manifests'),
     ]);
     expect(u.code).not.toBe(0);
-    expect(u.stderr).toContain('E_VERIFY_FAILED');
+    expect(u.stderr.slice(-800), u.stderr.slice(-800)).toMatch(/E_VERIFY_FAILED/);
+    // no manifest or tag reached the mirror: the forged artifact is not there by its tag
+    const there = await skopeo([
+      'inspect',
+      '--raw',
+      ...registryFlags(dest, ''),
+      `docker://${dest.host}/forged/${repo}:${tag}`,
+    ]);
+    expect(there.code).not.toBe(0);
   });
 
   it('unpack pushes the .sig artifacts (skopeo finds them by tag), writes and applies UpdateService and ITMS', async () => {
