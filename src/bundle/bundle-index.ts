@@ -19,6 +19,7 @@ import type {
   BundleVolume,
 } from './index-schema.js';
 import { INDEX_KEYS as KEYS, validateIndex } from './index-validation.js';
+import { SIGSTORE_KEYS, type BundleSigstore } from './sigstore-index.js';
 
 export { validateIndex } from './index-validation.js';
 
@@ -58,6 +59,7 @@ export function serializeIndex(index: BundleIndex): string {
       ordered(v as BundleBase, BASE_KEYS.base, {
         digests: (d) => (d as BundleBaseDigest[]).map((x) => ordered(x, BASE_KEYS.digest)),
       }),
+    sigstore: (v) => (v as BundleSigstore[]).map((x) => ordered(x, SIGSTORE_KEYS)),
     volumes: (v) => (v as BundleVolume[]).map((x) => ordered(x, KEYS.volume)),
     entries: (v) =>
       (v as BundleEntry[]).map((e) =>

@@ -8,6 +8,10 @@
  * Version 1 had one optional `release` instead of `releases` and no `graphs`: it is
  * still read (parseIndex turns `release` into `releases`), never written.
  */
+import type { BundleSigstore } from './sigstore-index.js';
+
+export type { BundleSigstore } from './sigstore-index.js';
+
 export const BUNDLE_SCHEMA = 'bale.bundle/v2';
 /** The schema before several releases per bundle: read, never written. */
 export const BUNDLE_SCHEMA_V1 = 'bale.bundle/v1';
@@ -29,6 +33,8 @@ export interface BundleIndex {
   /** Release-image signatures kept (each verified at pack time). */
   signatures: BundleSignature[];
   graphData?: BundleGraphData;
+  /** Sigstore signature artifacts carried (each also in `images`): src/bundle/sigstore-index.ts. */
+  sigstore?: BundleSigstore[];
   /** Files under config/ and manifests/ that `unpack --apply-manifests` applies. */
   manifests: string[];
   /** An incremental bundle: what it relies on the destination holding without carrying it. */

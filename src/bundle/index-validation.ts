@@ -15,6 +15,7 @@ import {
   partPath,
 } from './entry-path.js';
 import { BUNDLE_SCHEMA, BUNDLE_SCHEMA_V1, type BundleIndex } from './index-schema.js';
+import { sigstoreListProblems } from './sigstore-index.js';
 
 const VOLUME_NAME = /^volume-(\d{3,})\.tar\.zst$/;
 
@@ -28,6 +29,7 @@ const INDEX_V2 = [
   'images',
   'signatures',
   'graphData',
+  'sigstore',
   'manifests',
   'base',
   'volumes',
@@ -370,6 +372,10 @@ function checkContent(c: Checker, top: Obj, paths: Map<string, EntryInfo>): void
       digest(o, 'signatureDigest', 'graphData', true);
       arr(o, 'signatures', 'graphData').forEach((s, i) => checkSignature(s, `graphData.signatures[${i}]`));
     }
+  }
+  for (const p of sigstoreListProblems(top.sigstore, isRepository)) {
+    const at = p.indexOf(' ');
+    c.bad(p.slice(0, at), p.slice(at + 1));
   }
   arr(top, 'manifests', 'bundle.json').forEach((m, i) => {
     if (typeof m !== 'string' || !(m.startsWith('config/') || m.startsWith('manifests/'))) {

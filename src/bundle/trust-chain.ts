@@ -19,6 +19,7 @@ import { messageOf } from '../errors.js';
 import { blobEntryPath, isTag, manifestEntryPath, parseV2Path } from './entry-path.js';
 import { releasesOf, type BundleIndex, type BundleRelease } from './index-schema.js';
 import type { Problem } from './problem.js';
+import type { SigstoreAnchors } from './sigstore-checks.js';
 
 /** What vouches for an item. `unsigned` = nothing, accepted by --allow-unsigned. */
 export type Anchor = 'release-signature' | 'graph-data-signature' | 'bundle-signature' | 'unsigned' | 'none';
@@ -73,6 +74,8 @@ export interface TrustInput {
   clusterFiles: ClusterFile[];
   indexSignature: IndexSignatureState;
   allowUnsigned: boolean;
+  /** Sigstore artifacts a key verified for the digest their tag names (sigstore-checks.ts). */
+  sigstore?: SigstoreAnchors;
 }
 
 /** OpenShift versions: semantic versions (4.18.1, 4.19.0-rc.2, 4.16.0-0.nightly-2024-06-01-000000). */
@@ -102,6 +105,7 @@ export function computeTrust(t: TrustInput, add: (p: Problem) => void): TrustRep
   const { roots, chainTags } = chainRoots(t, add);
 
   const reached = reachable(t, roots, add);
+  anchorSigstore(t, roots, reached, chainTags, add);
 
   const fallback: Anchor = indexSigned ? 'bundle-signature' : t.allowUnsigned ? 'unsigned' : 'none';
   const indexBy = indexSigned ? `bundle.json.asc (key ${t.indexSignature.keyId ?? '?'})` : undefined;
@@ -348,4 +352,33 @@ function reachable(t: TrustInput, roots: Roots, add: (p: Problem) => void): Root
   }
 
   return reached;
+}
+
+/**
+ * A verified Sigstore artifact is anchored only as the signature of an image the chain
+ * already anchors, in the same repository: it gets that image's anchor, its tag must
+ * point at it, and its config and payload blobs are reached through it.
+ */
+function anchorSigstore(
+  t: TrustInput,
+  roots: Roots,
+  reached: Roots,
+  chainTags: Map<string, string>,
+  add: (p: Problem) => void,
+): void {
+  const found: Roots = new Map();
+  for (const [key, s] of t.sigstore ?? []) {
+    const signed =
+      roots.get(`${s.repository}@${s.signs}`) ?? reached.get(manifestEntryPath(s.repository, s.signs));
+    if (
+      signed === undefined ||
+      (signed.anchor !== 'release-signature' && signed.anchor !== 'graph-data-signature')
+    ) {
+      continue;
+    }
+    found.set(key, { anchor: signed.anchor, by: `${s.by} (signs ${signed.by})` });
+    chainTags.set(`${s.repository}:${s.tag}`, key.slice(key.indexOf('@') + 1));
+  }
+  for (const [k, a] of found) roots.set(k, a);
+  for (const [k, a] of reachable(t, found, add)) if (!reached.has(k)) reached.set(k, a);
 }

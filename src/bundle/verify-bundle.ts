@@ -24,6 +24,8 @@ import { checkTrust } from './verify-steps/trust.js';
 import { silentProgress, type Progress } from '../progress.js';
 import type { ReleaseInfo } from '../release/parse-release.js';
 import type { Keyring } from '../signature/index.js';
+import type { SigstoreKey } from '../signature/sigstore-key.js';
+import type { SigstoreResult } from './sigstore-checks.js';
 
 export type { Problem } from './problem.js';
 export { MAX_SMALL_CONTENT } from './completeness.js';
@@ -52,6 +54,8 @@ export interface VerifyOptions {
   concurrency?: number;
   /** Stops reading the volumes (at the next chunk); the caller reports the interrupt. */
   signal?: AbortSignal;
+  /** Sigstore public keys for the `.sig` artifacts; default: the shipped Red Hat key. */
+  sigstoreKeys?: SigstoreKey[];
 }
 
 export interface VerifyReport {
@@ -81,6 +85,8 @@ export interface VerifyReport {
   releases?: ReleaseInfo[];
   /** Small entries (manifests, signatures, config files) by path, as verified: never re-read. */
   content?: ReadonlyMap<string, Buffer>;
+  /** Each Sigstore signature artifact with its state (a full verify only). */
+  sigstore?: SigstoreResult[];
 }
 
 export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {

@@ -100,3 +100,13 @@ export function withExampleLayout(y: Argv, build: (y: Argv) => Argv): Argv {
     delete (y as unknown as { example?: unknown }).example;
   }
 }
+
+/** `--sigstore-key FILE` (repeatable), shared by pack, verify, inspect and unpack. */
+export function sigstoreKeyOption(y: Argv): Argv {
+  return y.option('sigstore-key', {
+    type: 'array',
+    string: true,
+    description:
+      'PEM public key (ECDSA P-256 or RSA) for Sigstore (cosign) signatures (repeatable). Default: the Red Hat release key shipped with bale',
+  });
+}

@@ -3,6 +3,7 @@
  * image, tag and cluster object with the root that anchors it. Every string from the
  * media goes through safeText.
  */
+import type { SigstoreResult } from '../bundle/sigstore-checks.js';
 import type { Anchor, TrustReport } from '../bundle/trust-chain.js';
 import { safeText } from './safe-text.js';
 
@@ -46,6 +47,39 @@ export function trustLines(t: TrustReport): string[] {
     );
   } else {
     out.push('Every image, tag and cluster object is anchored to a verified signature.');
+  }
+  return out;
+}
+
+const SIGSTORE_LABEL: Record<SigstoreResult['state'], string> = {
+  valid: 'valid',
+  'wrong-key': 'NOT VERIFIED (no --sigstore-key verifies it)',
+  'wrong-digest': 'WRONG DIGEST (it signs another image)',
+  malformed: 'MALFORMED',
+};
+
+/**
+ * Each Sigstore signature artifact with its state: checked (verify, inspect --deep), or
+ * as pack recorded it (`recorded`: inspect without --deep).
+ */
+export function sigstoreLines(
+  results:
+    | readonly (Pick<SigstoreResult, 'repository' | 'tag' | 'digest' | 'signs' | 'recorded'> &
+        Partial<Pick<SigstoreResult, 'state' | 'reason' | 'keyFingerprint'>>)[]
+    | undefined,
+  opts: { recorded?: boolean } = {},
+): string[] {
+  if (results === undefined || results.length === 0) return [];
+  const out = [
+    opts.recorded
+      ? `Sigstore signatures (${results.length}, as recorded at pack time; not checked without --deep):`
+      : `Sigstore signatures (${results.length}, checked with the Sigstore key(s)):`,
+  ];
+  for (const r of results) {
+    const state = opts.recorded || r.state === undefined ? r.recorded : SIGSTORE_LABEL[r.state];
+    const key = !opts.recorded && r.keyFingerprint ? `, key ${r.keyFingerprint}` : '';
+    const why = !opts.recorded && r.state !== 'valid' && r.reason ? `: ${r.reason}` : '';
+    out.push(safeText(`  ${r.repository}:${r.tag} (${r.digest}) signs ${r.signs}: ${state}${key}${why}`));
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * joined and hashed. Volumes no split entry links are independent and read in parallel
  * (bounded); the volumes of a split entry are read in order, one after the other.
  */
+import { sigstorePayloadPaths } from '../sigstore-checks.js';
 import { createHash, type Hash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
@@ -131,6 +132,8 @@ class VolumeAudit {
       if (e.type === 'hardlink' && e.linkTarget !== undefined) this.manifestBlobs.add(e.linkTarget);
       e.parts?.forEach((p, i) => this.partOf.set(p.path, { entry: e, index: i }));
     }
+    // Sigstore payloads are small blobs the signature checks read.
+    for (const p of sigstorePayloadPaths(bundle.index)) this.manifestBlobs.add(p);
   }
 
   failOpenSinks(reason: Error): void {

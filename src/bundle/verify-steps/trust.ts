@@ -7,6 +7,7 @@ import type { Problem } from '../problem.js';
 import { readBundleRelease } from '../release-references.js';
 import { checkSignatures } from '../signature-checks.js';
 import { computeTrust } from '../trust-chain.js';
+import { checkSigstoreArtifacts, sigstoreKeysFor } from '../sigstore-checks.js';
 import type { VerifyOptions, VerifyReport } from '../verify-bundle.js';
 import { isBaleError, messageOf } from '../../errors.js';
 import { defaultKeyringPath, loadKeyring } from '../../signature/index.js';
@@ -70,6 +71,14 @@ export async function checkTrust(
   }
   report.releases = [...payloads.values()];
   if (report.releases[0]) report.release = report.releases[0];
+  const sigstore = checkSigstoreArtifacts({
+    index,
+    content,
+    keys: await sigstoreKeysFor(index, opts.sigstoreKeys, add),
+    allowUnsigned: Boolean(opts.allowUnsigned),
+    add,
+  });
+  if (index.sigstore !== undefined) report.sigstore = sigstore.results;
   // A bundle that already fails integrity or signature checks would list every item its
   // damage cuts off from the chain: name the cause, not its consequences (the trust
   // report still shows each item's anchor).
@@ -83,6 +92,7 @@ export async function checkTrust(
       clusterFiles,
       indexSignature: sigs.index,
       allowUnsigned: Boolean(opts.allowUnsigned),
+      sigstore: sigstore.anchors,
     },
     (p) => {
       if (!failing || p.code !== 'E_UNANCHORED') add(p);

@@ -1,11 +1,12 @@
 import { loadKeyring } from '../../signature/keyring.js';
+import { loadSigstoreKey } from '../../signature/sigstore-key.js';
 import YAML from 'yaml';
 import { inspectBundle } from '../../workflows/inspect/index.js';
 import { renderCsv, renderTable } from '../inspect-render.js';
-import { renderer, stringList, withExamples, writeJson } from '../common.js';
+import { renderer, sigstoreKeyOption, stringList, withExamples, writeJson } from '../common.js';
 import { assertBundleDir } from './verify.js';
 import { safeLines } from '../safe-text.js';
-import { trustLines } from '../trust-report.js';
+import { sigstoreLines, trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
 import { abortable } from '../../abortable.js';
 
@@ -16,7 +17,7 @@ export const inspectCommand: Command = {
   describe: 'Show what a bundle holds: release, images, volumes, signatures, graph-data, manifests',
   builder: (y) =>
     withExamples(
-      y
+      sigstoreKeyOption(y)
         .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
         .option('output', {
           alias: 'o',
@@ -50,6 +51,7 @@ export const inspectCommand: Command = {
     const format = args.json ? 'json' : String(args.output ?? 'table');
     const deep = Boolean(args.deep);
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
+    const sigstoreKeys = await Promise.all(stringList(args['sigstore-key']).map((p) => loadSigstoreKey(p)));
     const progress = deep ? renderer({ ...args, json: format !== 'table' || args.json }, ctx) : undefined;
     try {
       // On SIGINT/SIGTERM stop at once: inspect only reads, so there is nothing to wind down.
@@ -57,6 +59,7 @@ export const inspectCommand: Command = {
         inspectBundle(dir, {
           deep,
           ...(keyrings.length ? { keyrings } : {}),
+          ...(sigstoreKeys.length ? { sigstoreKeys } : {}),
           ...(progress ? { progress } : {}),
         }),
         ctx.signal,
@@ -69,6 +72,8 @@ export const inspectCommand: Command = {
       else {
         // Strings from the media are shown with their control characters made visible.
         ctx.stdout.write(safeLines(renderTable(report)));
+        const sig = sigstoreLines(report.sigstore, { recorded: !deep });
+        if (sig.length > 0) ctx.stdout.write(`${sig.join('\n')}\n`);
         const trust = report.verification?.trust;
         if (trust) ctx.stdout.write(`${trustLines(trust).join('\n')}\n`);
       }

@@ -4,7 +4,7 @@ import { parseReference } from '../../registry/reference.js';
 import { defaultRegistriesConfLocations } from '../../registry/registries-conf.js';
 import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
 import { UsageError } from '../errors.js';
-import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './types.js';
 
@@ -12,7 +12,7 @@ export const packCommand: Command = {
   command: 'pack',
   describe: 'Pack a release, its components, signatures and graph-data into a bundle (connected side)',
   builder: (y) =>
-    registryOptions(y, 'src')
+    sigstoreKeyOption(registryOptions(y, 'src'))
       .option('release', {
         type: 'string',
         description: 'Release image pullspec (tag or digest); optional when --config names the release',
@@ -112,6 +112,12 @@ export const packCommand: Command = {
         description:
           'containers registries.conf whose [[registry.mirror]] tables to use. Default: the usual locations',
       })
+      .option('sigstore', {
+        type: 'boolean',
+        default: true,
+        description:
+          'Carry the Sigstore signature artifacts (sha256-<hex>.sig) of every image; --no-sigstore: do not look for them',
+      })
       .option('verify-after-write', {
         type: 'boolean',
         description: 'Read every volume back and verify it after writing',
@@ -167,6 +173,8 @@ export const packCommand: Command = {
         noImages: args.images === false,
         signatureStores: stringList(args['signature-store']),
         keyrings: stringList(args.keyring),
+        sigstoreKeys: stringList(args['sigstore-key']),
+        sigstore: args.sigstore !== false,
         registryConfig: args['registry-config'] as string | undefined,
         idmsFiles: stringList(args['idms-file']),
         icspFiles: stringList(args['icsp-file']),
@@ -208,6 +216,21 @@ export const packCommand: Command = {
       if (result.base) {
         lines.push(
           `  incremental: ${result.base.digests} blob(s), ${formatBytes(result.base.bytes)} left out, expected at the destination (base: ${result.base.kind} ${result.base.file})`,
+        );
+      }
+      const v = result.verifier;
+      lines.push(
+        `  release signatures looked for in ${v.storesFrom === 'payload' ? "the payload's stores" : v.storesFrom === 'official' ? 'the official stores' : '--signature-store'}: ${v.stores.join(', ')}`,
+      );
+      if (v.keys) {
+        lines.push(
+          `  the payload's verifier keys ${v.keys.verdict === 'agree' ? 'agree with the keyring' : `differ from the keyring (payload only, not trusted: ${v.keys.payloadOnly.join(', ') || 'none'}; keyring only: ${v.keys.keyringOnly.join(', ') || 'none'})`}`,
+        );
+      }
+      if (result.sigstore.length > 0) {
+        const valid = result.sigstore.filter((s) => s.state === 'valid').length;
+        lines.push(
+          `  ${result.sigstore.length} Sigstore signature artifact(s), ${valid} verified with the Sigstore key(s)`,
         );
       }
       lines.push(

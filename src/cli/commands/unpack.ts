@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { defaultStateDir, unpack } from '../../workflows/unpack/index.js';
-import { lockOwner, registryOptions, renderer, stringList, writeJson } from '../common.js';
+import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
 import { safeText } from '../safe-text.js';
@@ -20,7 +20,7 @@ export const unpackCommand: Command = {
   command: 'unpack <bundle-dir>',
   describe: 'Verify a bundle, push it to a mirror registry and/or a directory, write and apply the manifests',
   builder: (y) =>
-    registryOptions(y, 'dest')
+    sigstoreKeyOption(registryOptions(y, 'dest'))
       .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
       .option('to', { type: 'string', description: 'Mirror registry, <registry>[/<prefix>]' })
       .option('to-dir', {
@@ -111,6 +111,7 @@ export const unpackCommand: Command = {
       baseDir: args['base-dir'] as string | undefined,
       manifestsToDir,
       keyrings: stringList(args.keyring),
+      sigstoreKeys: stringList(args['sigstore-key']),
       indexKeyrings: stringList(args['index-keyring']),
       allowUnsigned: Boolean(args['allow-unsigned']),
       verifyFirst: Boolean(args['verify-first']),

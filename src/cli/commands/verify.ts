@@ -4,10 +4,10 @@ import { baseSummary, describeBase } from '../../bundle/base-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import { releasesOf, type BundleRelease } from '../../bundle/index-schema.js';
 import { verify, type VerifyReport } from '../../workflows/verify/index.js';
-import { renderer, stringList, withExamples, writeJson } from '../common.js';
+import { renderer, sigstoreKeyOption, stringList, withExamples, writeJson } from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { safeText, shellCommand } from '../safe-text.js';
-import { trustLines } from '../trust-report.js';
+import { sigstoreLines, trustLines } from '../trust-report.js';
 import type { Command } from './types.js';
 import { abortable } from '../../abortable.js';
 
@@ -16,7 +16,7 @@ export const verifyCommand: Command = {
   describe: 'Check a bundle without trusting it: checksums, every entry, completeness, signatures',
   builder: (y) =>
     withExamples(
-      y
+      sigstoreKeyOption(y)
         .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
         .option('keyring', {
           type: 'array',
@@ -64,6 +64,7 @@ export const verifyCommand: Command = {
         keyringPaths: stringList(args.keyring),
         indexKeyringPaths: stringList(args['index-keyring']),
         allowUnsigned,
+        sigstoreKeyPaths: stringList(args['sigstore-key']),
         volumes,
         progress,
       }),
@@ -105,6 +106,7 @@ export const verifyCommand: Command = {
         );
       }
       if (base) out.push(safeText(`  ${describeBase(base, formatBytes)}`));
+      out.push(...sigstoreLines(report.sigstore));
       if (report.trust) out.push(...trustLines(report.trust));
       out.push(
         volumes.length
@@ -117,6 +119,7 @@ export const verifyCommand: Command = {
     out.push(`FAILED: ${safeText(dir)}: ${report.problems.length} problem(s)`);
     if (base) out.push(safeText(`  ${describeBase(base, formatBytes)}`));
     for (const p of report.problems) out.push(`  ${safeText(describeProblem(p))}`);
+    out.push(...sigstoreLines(report.sigstore));
     if (report.trust) out.push(...trustLines(report.trust));
     out.push(problemAdvice(report.problems));
     ctx.stdout.write(`${out.join('\n')}\n`);

@@ -10,6 +10,8 @@ import type { Problem } from '../../bundle/problem.js';
 import type { Progress } from '../../progress.js';
 import type { Keyring } from '../../signature/index.js';
 import { verifyBundle, type TrustReport } from '../../bundle/verify-bundle.js';
+import type { SigstoreResult } from '../../bundle/sigstore-checks.js';
+import type { SigstoreKey } from '../../signature/sigstore-key.js';
 
 export interface InspectReport {
   dir: string;
@@ -53,6 +55,8 @@ export interface InspectReport {
   /** Deep only. */
   /** deep only: the full verification, with the trust report (what anchors each item). */
   verification?: { ok: boolean; problems: Problem[]; trust?: TrustReport };
+  /** Sigstore signature artifacts: `recorded` is what pack found; `state` is set when checked (deep). */
+  sigstore?: InspectSigstore[];
 }
 
 export interface InspectRelease {
@@ -63,9 +67,14 @@ export interface InspectRelease {
   tag: string;
 }
 
+export type InspectSigstore = Pick<SigstoreResult, 'repository' | 'tag' | 'digest' | 'signs' | 'recorded'> &
+  Partial<Pick<SigstoreResult, 'state' | 'reason' | 'keyFingerprint'>>;
+
 export interface InspectOptions {
   deep?: boolean;
   keyrings?: Keyring[];
+  /** Sigstore public keys for --deep; default: the shipped Red Hat key. */
+  sigstoreKeys?: SigstoreKey[];
   progress?: Progress;
 }
 
@@ -132,12 +141,34 @@ export async function inspectBundle(dir: string, opts: InspectOptions = {}): Pro
   }
   const base = baseSummary(index);
   if (base && index.base) report.base = { ...base, blobs: index.base.digests.map((d) => ({ ...d })) };
+  if (index.sigstore !== undefined) {
+    report.sigstore = index.sigstore.map((x) => ({
+      repository: x.repository,
+      tag: x.tag,
+      digest: x.digest,
+      signs: x.signs,
+      recorded: x.state,
+    }));
+  }
   if (opts.deep) {
     const v = await verifyBundle(dir, {
       ...(opts.keyrings ? { keyrings: opts.keyrings } : {}),
+      ...(opts.sigstoreKeys ? { sigstoreKeys: opts.sigstoreKeys } : {}),
       ...(opts.progress ? { progress: opts.progress } : {}),
     });
     report.verification = { ok: v.ok, problems: v.problems, ...(v.trust ? { trust: v.trust } : {}) };
+    if (v.sigstore !== undefined) {
+      report.sigstore = v.sigstore.map((x) => ({
+        repository: x.repository,
+        tag: x.tag,
+        digest: x.digest,
+        signs: x.signs,
+        recorded: x.recorded,
+        state: x.state,
+        ...(x.reason !== undefined ? { reason: x.reason } : {}),
+        ...(x.keyFingerprint !== undefined ? { keyFingerprint: x.keyFingerprint } : {}),
+      }));
+    }
     const byPath = new Map(v.signatures.map((s) => [s.path, s]));
     for (const s of report.signatures) {
       const check = byPath.get(s.path);

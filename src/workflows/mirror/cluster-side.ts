@@ -10,13 +10,17 @@ import { writeFileAtomic } from '../../bundle/atomic-write.js';
 import type { ApplyResult } from '../../cluster/apply.js';
 import type { KubeObject } from '../../cluster/kube-object.js';
 import { parseManifests } from '../../cluster/manifests.js';
-import { mirrorConfig, toYaml } from '../../cluster/mirror-config.js';
+import { generatedObjects } from '../../cluster/generated-objects.js';
+import { openClusterApplier } from '../../cluster/apply-reporting.js';
 import { BaleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { underPrefix, type RegistryTarget } from '../../registry/registry-target.js';
 import { signatureConfigMap, signatureConfigMapName } from '../../signature/configmap.js';
 import type { KeptSignature } from '../../signature/gather-signatures.js';
 import type { PlanEntry } from '../../sets/plan-images.js';
+
+/** Repositories of the release and graph-data: their tags are bale's own, not content referenced by tag. */
+const PLATFORM_REPOSITORIES: ReadonlySet<string> = new Set(['openshift/release', 'openshift/graph-data']);
 
 export interface ClusterOptions {
   releaseImageSignatureToDir?: string;
@@ -49,6 +53,8 @@ export async function clusterSide(
   o: ClusterOptions,
   input: {
     releaseDigest?: string;
+    /** The verified graph-data image: with a release, an UpdateService names both in the mirror. */
+    graphDataDigest?: string;
     signatures: KeptSignature[];
     images: readonly PlanEntry[];
     target: RegistryTarget;
@@ -64,21 +70,24 @@ export async function clusterSide(
     );
     files.push({ file, text, objects: parseManifests(text, file), signature: true });
   }
-  if (input.images.length > 0) {
-    const { idms } = mirrorConfig({
-      sources: input.images.map((e) => ({
-        source: e.source,
-        mirror: `${input.target.registry}/${underPrefix(input.target, e.name)}`,
-      })),
-    });
-    const text = toYaml(idms);
-    files.push({
-      file: 'imagedigestmirrorset.yaml',
-      text,
-      objects: [idms as unknown as KubeObject],
-      signature: false,
-    });
-  }
+  // The IDMS for every image; an ITMS for images outside the release and graph-data
+  // repositories that carry tags (--image by tag): src/cluster/generated-objects.ts.
+  const generated = generatedObjects({
+    repositories: input.images.map((e) => ({
+      source: e.source,
+      mirror: `${input.target.registry}/${underPrefix(input.target, e.name)}`,
+      byTag: e.tags.length > 0 && !PLATFORM_REPOSITORIES.has(e.name),
+    })),
+    ...(input.releaseDigest !== undefined && input.graphDataDigest !== undefined
+      ? {
+          updateService: {
+            releases: `${input.target.registry}/${underPrefix(input.target, 'openshift/release')}`,
+            graphDataImage: `${input.target.registry}/${underPrefix(input.target, 'openshift/graph-data')}@${input.graphDataDigest}`,
+          },
+        }
+      : {}),
+  });
+  files.push(...generated.map((f) => ({ ...f, signature: false })));
   if ((o.applyReleaseImageSignature || o.releaseImageSignatureToDir) && !files.some((f) => f.signature)) {
     throw new BaleError(
       'E_USAGE',
@@ -104,25 +113,15 @@ export async function clusterSide(
     .flatMap((f) => f.objects);
   if (toApply.length === 0) return out;
   input.progress.phase('apply', { items: toApply.length });
-  const [{ applyFailed, applyObjects }, { loadKubeConfig }] = await Promise.all([
-    import('../../cluster/apply.js'),
-    import('../../cluster/kube-client.js'),
-  ]);
-  const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
-  out.applied = await applyObjects(toApply, {
-    kubeConfig,
+  const cluster = await openClusterApplier({
+    kubeconfig: o.kubeconfig,
+    env: o.env,
+    homeDir: o.homeDir,
     overwrite: Boolean(o.overwrite),
-    dryRun: Boolean(o.dryRun),
-    onResult: (r) => {
-      input.progress.advance(0, 1);
-      if (r.action === 'conflict')
-        input.progress.warn(
-          `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} exists and differs; not changed (use --overwrite)`,
-        );
-      if (r.action === 'error') input.progress.warn(`${r.kind} ${r.name}: ${r.message ?? 'apply failed'}`);
-    },
+    progress: input.progress,
   });
-  out.failed = applyFailed(out.applied);
+  out.applied = await cluster.apply(toApply, Boolean(o.dryRun));
+  out.failed = cluster.failed(out.applied);
   return out;
 }
 

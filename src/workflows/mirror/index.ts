@@ -82,6 +82,7 @@ export async function mirror(o: MirrorOptions): Promise<MirrorResult> {
     });
     result.cluster = await clusterSide(o, {
       ...(plan.release !== undefined ? { releaseDigest: plan.release.digest } : {}),
+      ...(sigs.graphDigest !== undefined ? { graphDataDigest: sigs.graphDigest } : {}),
       signatures: sigs.release,
       images: [...plan.present, ...plan.copy],
       target,

@@ -17,6 +17,8 @@ import type { Keyring } from '../../signature/keyring.js';
 export interface VerifiedSignatures {
   release: KeptSignature[];
   graph: KeptSignature[];
+  /** The graph-data image digest whose signatures were verified (the UpdateService names it). */
+  graphDigest?: string;
 }
 
 export async function verifySignatures(o: {
@@ -46,6 +48,7 @@ export async function verifySignatures(o: {
     const ref = parseReference(o.graphData);
     const src = { registry: ref.registry, repository: ref.repository };
     const graph = await resolveGraphData(o.client, src, ref.digest ?? ref.tag ?? 'latest');
+    out.graphDigest = graph.root.digest;
     out.graph = await gatherSignatures({
       digest: graph.root.digest,
       stores: o.signatureStores ?? [],

@@ -13,6 +13,8 @@ import { planReleases } from './plan-releases.js';
 import { packedReleases, resolveReleases } from './release-set.js';
 import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
 import { signatureFiles } from './signature-files.js';
+import { collectSigstoreArtifacts } from './sigstore-artifacts.js';
+import type { PayloadVerifier } from './verifier-config.js';
 import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
 import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
 import { verifyAfterWrite } from './verify-after-write.js';
@@ -50,6 +52,8 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const signed = await resolveReleases(ctx, plan.releases); // 1–2. each release and its signatures
     const rels = signed.map((x) => x.rel);
     const content = await collectImages(ctx, rels); // 3. images
+    const sigstore = await collectSigstoreArtifacts(ctx, content.images); // 3b. their Sigstore signatures
+    content.images.push(...sigstore.images);
     const base = await readPackBase(ctx, baseInput, content.images); // 3b. what the far side holds (--have/--since)
     const graph = content.graph && { digest: content.graph.root.digest, sigs: content.graphSigs };
     const sigs = signatureFiles(
@@ -63,6 +67,7 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     const written = await writeVolumes(ctx, bp); // 7. download and write
     const index = buildIndex(ctx, { rels, graphs: plan.graphs, content, sigs, bp }, written); // 8. index, signature, sums
     if (base) index.base = base.record;
+    if (sigstore.records.length > 0) index.sigstore = sigstore.records;
     const signature = await signIndex(ctx, index);
     indexRewritten = true;
     await writeIndexAndSums(to, index);
@@ -97,8 +102,15 @@ export async function pack(o: PackOptions): Promise<PackResult> {
       graphData: content.graph
         ? { revision: content.graph.revision, digest: content.graph.root.digest }
         : undefined,
+      sigstore: sigstore.records.map(({ repository, tag, digest, state }) => ({
+        repository,
+        tag,
+        digest,
+        state,
+      })),
       signed: signature !== undefined,
       ...(base ? { base: { ...base.record, digests: base.record.digests.length, bytes: base.bytes } } : {}),
+      verifier: verifierOf(signed[0]?.verifier),
       stats: {
         blobsDownloaded: stats.downloaded + fed.downloaded,
         blobsReused: stats.reused + bp.blobsInCheckpoint,
@@ -133,4 +145,10 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     if (o.signal?.aborted) await ctx?.client.destroy();
     else await ctx?.client.close();
   }
+}
+
+/** PackResult.verifier for the first release (each release's payload is read the same way). */
+function verifierOf(v: PayloadVerifier | undefined): PackResult['verifier'] {
+  if (v === undefined) return { stores: [], storesFrom: 'official' };
+  return { stores: v.stores, storesFrom: v.storesFrom, ...(v.keys ? { keys: v.keys } : {}) };
 }

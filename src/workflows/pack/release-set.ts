@@ -4,11 +4,8 @@
  * that turn out to be one image (the same digest named twice) are carried once.
  */
 import semver from 'semver';
-import {
-  OFFICIAL_SIGNATURE_STORES,
-  gatherSignatures,
-  type KeptSignature,
-} from '../../signature/gather-signatures.js';
+import { gatherSignatures, type KeptSignature } from '../../signature/gather-signatures.js';
+import { payloadVerifier, type PayloadVerifier } from './verifier-config.js';
 import type { PackContext } from './context.js';
 import type { PlannedRelease } from './plan-releases.js';
 import { resolveRelease, type ResolvedRelease } from './resolve-release.js';
@@ -17,6 +14,8 @@ import type { PackedRelease } from './types.js';
 export interface SignedRelease {
   rel: ResolvedRelease;
   sigs: KeptSignature[];
+  /** Where its signatures were looked for, and its payload's verifier keys against the keyring. */
+  verifier: PayloadVerifier;
 }
 
 export async function resolveReleases(ctx: PackContext, planned: PlannedRelease[]): Promise<SignedRelease[]> {
@@ -26,17 +25,18 @@ export async function resolveReleases(ctx: PackContext, planned: PlannedRelease[
     ctx.signal?.throwIfAborted();
     const rel = await resolveRelease(ctx, p);
     if (out.some((x) => x.rel.root.digest === rel.root.digest)) continue;
+    const verifier = await payloadVerifier(ctx, rel); // its payload's stores and keys
     progress.phase('signatures');
     const sigs = await gatherSignatures({
       digest: rel.root.digest,
-      stores: o.signatureStores?.length ? o.signatureStores : OFFICIAL_SIGNATURE_STORES,
+      stores: verifier.stores,
       keyrings: ctx.keyrings,
       tlsVerify: o.srcTlsVerify ?? true,
       caFile: o.caFile,
       progress,
       what: `release ${rel.info.version}`,
     });
-    out.push({ rel, sigs });
+    out.push({ rel, sigs, verifier });
   }
   return out;
 }

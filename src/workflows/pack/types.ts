@@ -26,6 +26,10 @@ export interface PackOptions {
   signatureStores?: string[];
   /** Keyring files; default: Red Hat release key 2, shipped with bale. */
   keyrings?: string[];
+  /** PEM public keys for Sigstore signatures (`--sigstore-key`); default: the shipped Red Hat key. */
+  sigstoreKeys?: string[];
+  /** false (`--no-sigstore`): do not look for Sigstore signature artifacts. */
+  sigstore?: boolean;
   registryConfig?: string;
   /** ImageDigestMirrorSet files (`--idms-file`): where content by digest also lives. */
   idmsFiles?: string[];
@@ -77,6 +81,8 @@ export interface PackResult {
   volumes: { name: string; size: number; sha256: string; entries: number }[];
   signatures: { keyId: string; userId?: string; identity: string; source: string }[];
   graphData?: { revision: string; digest: string };
+  /** Sigstore signature artifacts carried, with the state pack found. */
+  sigstore: { repository: string; tag: string; digest: string; state: string }[];
   signed: boolean;
   /** An incremental bundle's base: where it came from, how many blobs and bytes it left out. */
   base?: {
@@ -86,6 +92,12 @@ export interface PackResult {
     created?: string;
     digests: number;
     bytes: number;
+  };
+  /** Where the release signatures were looked for, and the payload's verifier keys against the keyring. */
+  verifier: {
+    stores: string[];
+    storesFrom: 'signature-store' | 'payload' | 'official';
+    keys?: { verdict: 'agree' | 'differ'; agree: string[]; payloadOnly: string[]; keyringOnly: string[] };
   };
   stats: {
     blobsDownloaded: number;

@@ -129,7 +129,7 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   // 5. Apply to the cluster, after the images are in place.
   if (plan.objects.length > 0) await applyPlan(o, plan, result, progress);
   // 6. What to do next.
-  result.nextSteps = nextSteps(o, result);
+  result.nextSteps = nextSteps(o, result, bundle?.index);
   result.durationMs = Date.now() - started;
   return result;
 }

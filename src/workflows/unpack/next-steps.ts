@@ -1,31 +1,21 @@
-import { shellCommand } from '../../safe-text.js';
+import type { BundleIndex } from '../../bundle/index-schema.js';
+import { parseRegistryTarget } from '../../registry/registry-target.js';
+import { unpackNextSteps } from './cluster-output.js';
 import type { UnpackOptions, UnpackResult } from './options.js';
 
-/** What to do next (every word from the media shell-quoted). */
-export function nextSteps(o: UnpackOptions, result: UnpackResult): string[] {
-  const steps: string[] = [];
-  // Every release of an update path, in order.
-  for (const { version: releaseVersion } of result.toDir ? result.releases : []) {
-    steps.push(
-      shellCommand([
-        'oc',
-        'image',
-        'mirror',
-        `--from-dir=${result.toDir!.dir}`,
-        `file://openshift/release:${releaseVersion}*`,
-        'REGISTRY/REPOSITORY',
-      ]),
-    );
-  }
-  if (result.release?.mirror) {
-    if (!o.applyManifests && !o.dryRun) {
-      steps.push(shellCommand(['oc', 'apply', '-f', result.manifestsDir ?? o.manifestsToDir]));
-    }
-    // An update path is taken one release at a time, in order.
-    for (const r of result.releases) {
-      if (r.mirror === undefined) continue;
-      steps.push(shellCommand(['oc', 'adm', 'upgrade', '--allow-explicit-upgrade', '--to-image', r.mirror]));
-    }
-  }
-  return steps;
+/**
+ * What to do next: every command comes from src/cluster/oc-commands.ts (shell-quoted,
+ * `--keep-manifest-list=true`, the `.sig` tags too), see cluster-output.ts. An update
+ * path is mirrored and taken one release at a time, in order.
+ */
+export function nextSteps(o: UnpackOptions, result: UnpackResult, index: BundleIndex | undefined): string[] {
+  if (index === undefined) return [];
+  return unpackNextSteps({
+    index,
+    ...(result.toDir ? { toDir: result.toDir.dir } : {}),
+    ...(o.to !== undefined ? { dest: parseRegistryTarget(o.to, '--to') } : {}),
+    mirroredReleases: result.releases.flatMap((r) => (r.mirror === undefined ? [] : [r.mirror])),
+    manifestsDir: result.manifestsDir ?? o.manifestsToDir,
+    applied: Boolean(o.applyManifests) || Boolean(o.dryRun),
+  });
 }

@@ -16,6 +16,8 @@ export interface UnpackOptions {
   /** Where to write the ConfigMaps and mirror configuration. */
   manifestsToDir: string;
   keyrings?: string[];
+  /** PEM Sigstore public keys (`--sigstore-key`); default: the shipped Red Hat key. */
+  sigstoreKeys?: string[];
   /** Keyrings for bundle.json.asc only (the packer's signature over the index). */
   indexKeyrings?: string[];
   /** Unpack content no signature anchors (said in the result and the progress). */

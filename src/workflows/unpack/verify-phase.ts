@@ -3,6 +3,7 @@ import { verifyBundle, type EntryTap, type VerifyReport } from '../../bundle/ver
 import { BaleError } from '../../errors.js';
 import type { Progress } from '../../progress.js';
 import { loadKeyring, loadKeyrings, type Keyring } from '../../signature/keyring.js';
+import { loadSigstoreKey, type SigstoreKey } from '../../signature/sigstore-key.js';
 import type { UnpackOptions } from './options.js';
 import type { BundlePush } from './registry-push.js';
 import type { UploadState } from './upload-state.js';
@@ -10,12 +11,18 @@ import type { UploadState } from './upload-state.js';
 export interface UnpackKeyrings {
   keyrings: Keyring[];
   indexKeyrings?: Keyring[];
+  /** Sigstore public keys; absent: the shipped Red Hat key. */
+  sigstoreKeys?: SigstoreKey[];
 }
 
 export async function loadUnpackKeyrings(o: UnpackOptions): Promise<UnpackKeyrings> {
   const keyrings = await loadKeyrings(o.keyrings);
-  if (!o.indexKeyrings?.length) return { keyrings };
-  return { keyrings, indexKeyrings: await Promise.all(o.indexKeyrings.map((p) => loadKeyring(p))) };
+  const out: UnpackKeyrings = { keyrings };
+  if (o.sigstoreKeys?.length)
+    out.sigstoreKeys = await Promise.all(o.sigstoreKeys.map((p) => loadSigstoreKey(p)));
+  if (o.indexKeyrings?.length)
+    out.indexKeyrings = await Promise.all(o.indexKeyrings.map((p) => loadKeyring(p)));
+  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
  * runs the audit.
  */
 import { loadKeyring } from '../../signature/keyring.js';
+import { loadSigstoreKey } from '../../signature/sigstore-key.js';
 import { verifyBundle, type VerifyReport } from '../../bundle/verify-bundle.js';
 import type { Progress } from '../../progress.js';
 
@@ -16,6 +17,8 @@ export interface VerifyWorkflowOptions {
   /** Keyring files for bundle.json.asc; none: the bundle signature is not checked. */
   indexKeyringPaths?: readonly string[];
   allowUnsigned?: boolean;
+  /** PEM Sigstore public keys (`--sigstore-key`); none: the shipped Red Hat key. */
+  sigstoreKeyPaths?: readonly string[];
   /** Check only these volumes. */
   volumes?: readonly string[];
   progress?: Progress;
@@ -24,7 +27,9 @@ export interface VerifyWorkflowOptions {
 export async function verify(dir: string, o: VerifyWorkflowOptions = {}): Promise<VerifyReport> {
   const keyrings = await Promise.all((o.keyringPaths ?? []).map((p) => loadKeyring(p)));
   const indexKeyrings = await Promise.all((o.indexKeyringPaths ?? []).map((p) => loadKeyring(p)));
+  const sigstoreKeys = await Promise.all((o.sigstoreKeyPaths ?? []).map((p) => loadSigstoreKey(p)));
   return verifyBundle(dir, {
+    ...(sigstoreKeys.length ? { sigstoreKeys } : {}),
     keyrings: keyrings.length ? keyrings : undefined,
     indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
     allowUnsigned: o.allowUnsigned,

@@ -6,6 +6,7 @@
  * signature ConfigMap reaches the loopback API server; unreachable registries fail clearly.
  */
 import { readFile, readdir } from 'node:fs/promises';
+import YAML from 'yaml';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../../src/errors.js';
@@ -116,8 +117,23 @@ describe('bale mirror', () => {
     expect(kube.get('configmaps', `sha256-${hex}`, 'openshift-config-managed')).toBeDefined();
     expect(await readdir(sigDir)).toEqual([`signature-sha256-${hex.slice(0, 16)}.yaml`]);
     expect((await readdir(manifestsDir)).sort()).toEqual(
-      ['imagedigestmirrorset.yaml', `signature-sha256-${hex.slice(0, 16)}.yaml`].sort(),
+      ['imagedigestmirrorset.yaml', `signature-sha256-${hex.slice(0, 16)}.yaml`, 'updateservice.yaml'].sort(),
     );
+    // The graph-data image was mirrored with the release: the UpdateService names both in the mirror.
+    const us = YAML.parse(await readFile(join(manifestsDir, 'updateservice.yaml'), 'utf8')) as {
+      apiVersion: string;
+      kind: string;
+      metadata: Record<string, string>;
+      spec: Record<string, unknown>;
+    };
+    expect(us.apiVersion).toBe('updateservice.operator.openshift.io/v1');
+    expect(us.kind).toBe('UpdateService');
+    expect(us.metadata).toEqual({ name: 'bale-update-service', namespace: 'openshift-update-service' });
+    expect(us.spec).toEqual({
+      graphDataImage: `${proxy.host}/${PREFIX}/openshift/graph-data@${fx.fx.graphData.digest}`,
+      releases: `${proxy.host}/${PREFIX}/openshift/release`,
+      replicas: 2,
+    });
     const idms = await readFile(join(manifestsDir, 'imagedigestmirrorset.yaml'), 'utf8');
     expect(idms).toContain(`${proxy.host}/${PREFIX}/openshift/release`);
 
@@ -154,6 +170,11 @@ describe('bale mirror', () => {
     const idms = kube.get('imagedigestmirrorsets', 'bale-mirror');
     expect(JSON.stringify(idms)).toContain(`${proxy.host}/${PREFIX}/openshift/release`);
     expect(JSON.stringify(idms)).toContain(`${fx.reg.host}/${fx.fx.release.repository}`);
+    // applied to the loopback API server with the rest
+    const us = kube.get('updateservices', 'bale-update-service', 'openshift-update-service');
+    expect(us?.spec).toMatchObject({
+      graphDataImage: `${proxy.host}/${PREFIX}/openshift/graph-data@${fx.fx.graphData.digest}`,
+    });
   }, 120_000);
 
   it('a run that fails halfway (a manifest PUT refused) resumes: the next run copies only the rest', async () => {

@@ -114,10 +114,11 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
         'imagecontentsourcepolicy.yaml',
         'imagedigestmirrorset.yaml',
         `signature-sha256-${hex.slice(0, 16)}.yaml`,
+        'updateservice.yaml',
       ].sort(),
     );
     expect(res.nextSteps).toContain(
-      `oc adm upgrade --allow-explicit-upgrade --to-image ${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}`,
+      `oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}`,
     );
     // Nothing applied without --apply-*.
     expect(res.applied).toEqual([]);
@@ -138,7 +139,7 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(
       new RegExp(
-        `^  oc adm upgrade --allow-explicit-upgrade --to-image ${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}$`,
+        `^  oc adm upgrade --allow-explicit-upgrade --to-image=${dest.host}/mirror/openshift/release@${b.index.releases[0]?.digest}$`,
         'm',
       ),
     );
@@ -199,12 +200,17 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
     expect(oneJson<ApplyJson>(again).applied[0]?.action).toBe('unchanged');
   });
 
-  it('--apply-manifests also applies the ImageDigestMirrorSet (and the ICSP with --icsp)', async () => {
+  it('--apply-manifests also applies the ImageDigestMirrorSet, the UpdateService (graph-data carried) and the ICSP with --icsp', async () => {
     const r = await unpack(['--apply-manifests', '--icsp']);
     expect(r.code, r.stderr).toBe(0);
     const res = oneJson<ApplyJson>(r);
     expect(res.applied.map((a) => `${a.kind}:${a.action}`).sort()).toEqual(
-      ['ConfigMap:created', 'ImageContentSourcePolicy:created', 'ImageDigestMirrorSet:created'].sort(),
+      [
+        'ConfigMap:created',
+        'ImageContentSourcePolicy:created',
+        'ImageDigestMirrorSet:created',
+        'UpdateService:created',
+      ].sort(),
     );
     const idms = kube.get('imagedigestmirrorsets', 'bale-mirror');
     expect((idms?.spec as { imageDigestMirrors: unknown[] }).imageDigestMirrors).toHaveLength(3);
@@ -280,7 +286,12 @@ describe('bale unpack: mirror configuration and cluster apply (fake Kubernetes A
       });
       expect(r.code, r.stderr).toBe(0);
       const res = oneJson<ApplyJson>(r);
-      expect(res.applied.map((a) => a.action)).toEqual(['would-create', 'would-create', 'would-create']);
+      expect(res.applied.map((a) => a.action)).toEqual([
+        'would-create',
+        'would-create',
+        'would-create',
+        'would-create',
+      ]);
       expect(kube.count()).toBe(0);
       const writes = kube.writes();
       expect(writes.length).toBeGreaterThan(0);

@@ -71,7 +71,7 @@ describe('bale unpack --to-dir', () => {
     const version = b.index.releases[0]?.version ?? '';
     // The printed next step is oc's own upload command.
     expect(r.stdout).toContain(
-      `oc image mirror --from-dir=${out} 'file://openshift/release:${version}*' REGISTRY/REPOSITORY`,
+      `oc image mirror --keep-manifest-list=true --from-dir=${out} 'file://openshift/release:${version}*' REGISTRY/REPOSITORY`,
     );
     // Nothing outside the directory.
     expect(await readdir(parent)).toEqual(['mirror']);
