@@ -31,6 +31,8 @@ export class BlobPusher {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly background = new Set<Promise<void>>();
   private readonly limit: LimitFunction;
+  /** Set once the push is abandoned: queued uploads do nothing. */
+  private stopped = false;
   private buffered = 0;
   private readonly released: (() => void)[] = [];
   private failure: { err: unknown } | undefined;
@@ -151,7 +153,9 @@ export class BlobPusher {
   /** Pushes verified bytes in the background (the budget was reserved for them). */
   pushBytes(m: MissingBlob, bytes: Buffer): void {
     this.start(m, (earlier) =>
-      this.limit(() => {
+      this.limit(async () => {
+        // After a failed verify queued uploads are dropped (they resolve without sending).
+        if (this.stopped) return;
         this.check();
         return this.pushOne(m, bytes, earlier);
       }).finally(() => this.release(m.entry.size)),
@@ -177,14 +181,18 @@ export class BlobPusher {
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.all([...this.background]);
     if (this.failure) {
-      this.limit.clearQueue();
+      this.stopped = true;
       throw this.failure.err;
     }
   }
 
-  /** Waits for every background upload, ignoring failures (the unpack fails anyway). */
+  /**
+   * Waits for every background upload, ignoring failures (the unpack fails anyway).
+   * Uploads still queued resolve without sending (p-limit's clearQueue would leave their
+   * promises pending for ever, and the wait below with them).
+   */
   async drain(): Promise<void> {
-    this.limit.clearQueue();
+    this.stopped = true;
     while (this.background.size > 0) await Promise.all([...this.background]);
   }
 

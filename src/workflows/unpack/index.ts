@@ -74,8 +74,18 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   let plan: ReturnType<typeof applyPlanFor>;
   try {
     // 1. Verify everything (one pass: pushing blobs on the way); from here on only what was verified is acted on.
-    // With --to-dir the directory writer reads the volumes again anyway: two passes.
-    const singlePass = mirror !== undefined && !o.verifyFirst && !o.dryRun && !o.toDir;
+    // Two passes (nothing sent before the audit ends) when single-pass is not asked for or
+    // pointless: --to-dir reads the volumes again anyway; and when the run will act on a
+    // trust decision (applying to the cluster, or a bundle signature the user requires),
+    // that decision is taken on the audited bundle before anything is sent.
+    const singlePass =
+      mirror !== undefined &&
+      !o.verifyFirst &&
+      !o.dryRun &&
+      !o.toDir &&
+      !o.applyManifests &&
+      !o.applyReleaseImageSignature &&
+      !(o.indexKeyrings?.length ?? 0);
     // An incremental bundle's base, before the single pass sends anything: HEAD only, from
     // bundle.json as read (checked again, and mounted, once the bundle verified).
     if (mirror && dest) await precheckBase(dir, mirror.client, dest, o, progress);
