@@ -49,4 +49,30 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Workflows never import each other (or the CLI): what two workflows share is a
+    // building block. A workflow file reaches its own folder (./) or the building blocks
+    // (../../<block>/); `../<other>/` is another workflow.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'node:process', message: 'Only src/cli/ touches process.' }],
+          patterns: [
+            {
+              regex: '^\\.\\./(?!\\.\\./)',
+              message:
+                'A workflow must not import another workflow: move the shared piece into a building block.',
+            },
+            {
+              regex: '(^|/)(workflows|cli)(/|$)',
+              message:
+                'A workflow must not import another workflow or the CLI: move the shared piece into a building block.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

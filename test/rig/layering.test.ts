@@ -40,4 +40,27 @@ describe('layering rule', () => {
       ),
     ).toEqual([]);
   });
+  it('refuses a workflow importing another workflow or the CLI, and lets it import building blocks', async () => {
+    const other = await lint(
+      'src/workflows/mirror/probe.ts',
+      "import { plan } from '../plan/index.js';\nvoid plan;\n",
+    );
+    expect(other.join('\n')).toMatch(/must not import another workflow/);
+    const up = await lint(
+      'src/workflows/pack/probe.ts',
+      "import { unpack } from '../../workflows/unpack/index.js';\nvoid unpack;\n",
+    );
+    expect(up.join('\n')).toMatch(/must not import another workflow/);
+    const cli = await lint(
+      'src/workflows/pack/probe.ts',
+      "import { main } from '../../cli/main.js';\nvoid main;\n",
+    );
+    expect(cli.join('\n')).toMatch(/must not import another workflow or the CLI/);
+    expect(
+      await lint(
+        'src/workflows/mirror/probe.ts',
+        "import { planImages } from '../../sets/plan-images.js';\nimport { copy } from './copy-images.js';\nvoid planImages;\nvoid copy;\n",
+      ),
+    ).toEqual([]);
+  });
 });
