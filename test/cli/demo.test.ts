@@ -54,8 +54,8 @@ describe('npm run demo', () => {
     // Each step and the command lines it ran.
     for (const step of [
       '1. Two registries',
-      '2. A release to carry',
-      '3. Connected side: bale pack',
+      '2. Two releases of one update path to carry',
+      '3. Connected side: bale pack --config',
       '4. Audit: bale verify, and plain sha256sum',
       '5. Audit: bale inspect',
       '6. Disconnected side: bale unpack',
@@ -64,8 +64,12 @@ describe('npm run demo', () => {
     ]) {
       expect(out).toContain(`=== ${step}`);
     }
-    expect(out).toMatch(/^\$ bale pack --release 127\.0\.0\.1:\d+\/ocp\/release:4\.18\.7-x86_64 /m);
-    expect(out).toMatch(/^Packed OpenShift 4\.18\.7/m);
+    // The image set is a file (an ImageSetConfiguration), the update path comes from the graph.
+    expect(out).toMatch(/^kind: ImageSetConfiguration$/m);
+    expect(out).toMatch(
+      /^\$ bale pack --config \S+imageset-config\.yaml --graph-url http:\/\/127\.0\.0\.1:\d+\//m,
+    );
+    expect(out).toMatch(/^Packed OpenShift 4\.18\.3, 4\.18\.7 \(2 releases\)/m);
     expect(out).toMatch(/^\$ bale verify \S+ --keyring \S+$/m);
     expect(out).toMatch(/^OK: /m);
     // The trust report: bundle.json's signature state and each item's anchor.
@@ -74,11 +78,12 @@ describe('npm run demo', () => {
     expect(out).toContain('Every image, tag and cluster object is anchored to a verified signature.');
     expect(out).toMatch(/^\$ \(cd \S+ && sha256sum -c SHA256SUMS\)$/m);
     expect(out).toMatch(/^volume-001\.tar\.zst: OK$/m);
+    expect(out).not.toMatch(/: FAILED$/m);
     expect(out).toMatch(/^\$ bale inspect /m);
     expect(out).toMatch(
       /^\$ bale unpack \S+ --to 127\.0\.0\.1:\d+\/ocp4 --to-dir \S+ --manifests-to-dir \S+/m,
     );
-    expect(out).toMatch(/^Unpacked OpenShift 4\.18\.7/m);
+    expect(out).toMatch(/^Unpacked OpenShift 4\.18\.3, 4\.18\.7 \(2 releases\)/m);
     expect(out).toMatch(/^\$ skopeo .*inspect --raw/m);
     expect(out).not.toContain('MISSING');
     expect(out).toMatch(/All \d+ manifest digests from bundle\.json are in the mirror registry/);
@@ -86,6 +91,9 @@ describe('npm run demo', () => {
     expect(out).toContain('release.openshift.io/verification-signatures');
     expect(out).toMatch(/^kind: ImageDigestMirrorSet$/m);
     expect(out).toMatch(/=== Done in [\d.]+ s/);
+    // Both releases' signatures anchor their images.
+    expect(out).toContain('signed as quay.io/openshift-release-dev/ocp-release:4.18.3-x86_64');
+    expect(out).toContain('signed as quay.io/openshift-release-dev/ocp-release:4.18.7-x86_64');
 
     // Cleaned up: the work dir is gone and both registries are stopped.
     const root = /^Working in (\S+)$/m.exec(out)?.[1];
