@@ -10,6 +10,7 @@ import type { Problem } from './problem.js';
 import { expectedEntries } from './expected-entries.js';
 import { readFileChunks } from './file-chunks.js';
 import { readVolume, type ReadVolumeOptions, type ReadVolumeResult } from './volume-reader.js';
+import { SUMS_FILE } from './sha256sums.js';
 import { readBundleFiles } from './verify-steps/bundle-files.js';
 import { BaleError } from '../errors.js';
 
@@ -89,15 +90,30 @@ export function bundleOf(
   };
 }
 
+export interface OpenBundleOptions {
+  /**
+   * Accept a bundle that has no SHA256SUMS at all (its index then vouched for by nothing
+   * but its strict parse): pack --since reads a previous bundle's index only. A
+   * SHA256SUMS that is there is still checked.
+   */
+  unsealed?: boolean;
+}
+
 /**
  * Opens the bundle in `dir`: bundle.json read (a regular file, size-capped), parsed
  * strictly and checked against its line in SHA256SUMS. The first problem is thrown
  * (E_BUNDLE_INCOMPLETE, E_BUNDLE_INVALID, E_BUNDLE_CORRUPT), the others in its details.
  * No volume is read until a reader asks for it.
  */
-export async function openBundle(dir: string): Promise<OpenedBundle> {
+export async function openBundle(dir: string, opts: OpenBundleOptions = {}): Promise<OpenedBundle> {
   const problems: Problem[] = [];
-  const files = await readBundleFiles(dir, (p) => problems.push(p), { wholeBundle: false });
+  const files = await readBundleFiles(
+    dir,
+    (p) => {
+      if (!(opts.unsealed && p.file === SUMS_FILE && p.code === 'E_BUNDLE_INCOMPLETE')) problems.push(p);
+    },
+    { wholeBundle: false },
+  );
   const first = problems[0];
   if (first !== undefined || files.rawIndex === undefined || files.index === undefined) {
     const where = first?.file !== undefined ? join(dir, first.file) : dir;

@@ -47,6 +47,11 @@ export interface RegistryClientOptions {
   onRetry?: (e: { url: string; attempt: number; reason: string; delayMs: number }) => void;
   /** Chunked uploads: chunk size (default 8 MiB) and the size above which blobs go up in chunks (default 256 MiB). */
   upload?: { chunkSize?: number; monolithicMaxBytes?: number };
+  /**
+   * Cancels the client's work: requests in flight end at once, none starts after the
+   * abort and no retry waits; each rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
@@ -77,12 +82,14 @@ export class RegistryClient {
       ...(caPem !== undefined ? { caPem } : {}),
       timeoutMs: options.timeoutMs ?? 60_000,
       userAgent: options.userAgent ?? `bale/${BALE_VERSION}`,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const policy = {
       attempts: Math.max(1, options.retry?.attempts ?? DEFAULT_RETRY.attempts),
       baseDelayMs: options.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
       maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
       ...(options.onRetry !== undefined ? { onRetry: options.onRetry } : {}),
+      ...(transport.signal ? { signal: transport.signal } : {}),
     };
     const auth = new Authenticator({
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),

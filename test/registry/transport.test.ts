@@ -1,6 +1,12 @@
-/** Scheme selection: when bale may fall back from HTTPS to plain HTTP, and when not. */
+/**
+ * Scheme selection: when bale may fall back from HTTPS to plain HTTP, and when not. And
+ * cancellation: an aborted signal ends requests in flight and lets none start.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/registry/client.js';
 import { Transport, type ProbeResult } from '../../src/registry/transport.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 
 const errWith = (code: string, message = code): Error => Object.assign(new Error(message), { code });
 
@@ -93,3 +99,85 @@ describe('Transport.resolve', () => {
     expect(calls).toEqual(['https://registry-1.docker.io']);
   });
 });
+
+describe('cancellation', () => {
+  /** A proxy whose every request hangs (headers stalled), before any upstream is contacted. */
+  const hanging = (): Promise<FaultProxy> =>
+    startFaultProxy('127.0.0.1:9', { rules: [{ fault: { kind: 'stall', ms: 3_000 } }] });
+
+  it('Transport.send: an abort ends the request in flight at once with its reason, and none starts after it', async () => {
+    const proxy = await hanging();
+    const ac = new AbortController();
+    const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test', signal: ac.signal });
+    try {
+      const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
+      await waitUntil(() => proxy.log.length === 1);
+      const reason = new Error('interrupted');
+      const started = Date.now();
+      ac.abort(reason);
+      await expect(inFlight).rejects.toBe(reason);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await waitUntil(() => proxy.log[0]?.done === true); // the connection was closed, not left hanging
+      await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toBe(reason);
+      await sleep(100);
+      expect(proxy.log).toHaveLength(1);
+    } finally {
+      await t.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('Transport.destroy (an interrupt without a signal): no new connection afterwards', async () => {
+    const proxy = await hanging();
+    const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test' });
+    try {
+      const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
+      await waitUntil(() => proxy.log.length === 1);
+      await t.destroy();
+      await expect(inFlight).rejects.toThrow();
+      await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toThrow(
+        /closed after an interrupt/,
+      );
+      await sleep(100);
+      expect(proxy.log).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('RegistryClient: an abort during a retry wait (503, Retry-After 30 s) ends it at once, no request after', async () => {
+    const proxy = await startFaultProxy('127.0.0.1:9', {
+      rules: [{ fault: { kind: 'status', status: 503, retryAfter: 30 } }],
+    });
+    const ac = new AbortController();
+    const client = new RegistryClient({
+      tlsVerify: false,
+      retry: { attempts: 5, baseDelayMs: 10, maxDelayMs: 60_000 },
+      signal: ac.signal,
+    });
+    try {
+      const probing = client.getManifest({ registry: proxy.host, repository: 'a/b' }, 'latest');
+      await waitUntil(() => proxy.log.some((e) => e.done));
+      await sleep(200); // now in the 30 s backoff
+      const count = proxy.log.length;
+      const reason = new Error('interrupted');
+      const started = Date.now();
+      ac.abort(reason);
+      await expect(probing).rejects.toBe(reason);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await sleep(100);
+      expect(proxy.log).toHaveLength(count);
+    } finally {
+      await client.destroy();
+      await proxy.stop();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}

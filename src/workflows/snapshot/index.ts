@@ -87,6 +87,7 @@ export async function snapshot(o: SnapshotOptions): Promise<SnapshotResult> {
     ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
     concurrency: o.concurrency ?? 8,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
     onRetry: (e) =>
       o.progress?.warn(
         `retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`,

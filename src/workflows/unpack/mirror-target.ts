@@ -30,6 +30,7 @@ export async function openMirror(
     tlsVerify: o.destTlsVerify ?? true,
     caFile: o.caFile,
     concurrency: o.concurrency ?? 8,
+    ...(o.signal ? { signal: o.signal } : {}),
     onRetry: (e) => {
       retries++;
       progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);
