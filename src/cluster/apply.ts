@@ -54,6 +54,11 @@ export interface ApplyOptions {
   retry?: { attempts?: number; baseDelayMs?: number };
   /** Called once per object as soon as its result is known. */
   onResult?: (result: ApplyResult) => void;
+  /**
+   * Stops the run: no API call starts after the abort (nor a retry wait goes on); the
+   * call in flight, if any, ends on its own (the Kubernetes client takes no signal).
+   */
+  signal?: AbortSignal;
 }
 
 /** True when any result makes the run a failure (conflicts and errors). */
@@ -182,16 +187,18 @@ export async function applyObjects(
   /** One API call, retried on transient failures. */
   async function call<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      opts.signal?.throwIfAborted();
       try {
         return await fn();
       } catch (err) {
+        opts.signal?.throwIfAborted();
         const status = statusOf(err);
         const transient =
           status === undefined
             ? !(err instanceof ApiException) && isNetworkError(err)
             : TRANSIENT.has(status);
         if (!transient || attempt >= attempts) throw err;
-        await sleep(baseDelayMs * 2 ** (attempt - 1));
+        await sleep(baseDelayMs * 2 ** (attempt - 1), undefined, opts.signal ? { signal: opts.signal } : {});
       }
     }
   }
@@ -302,10 +309,12 @@ export async function applyObjects(
 
   const results: ApplyResult[] = [];
   for (const obj of objects) {
+    opts.signal?.throwIfAborted();
     let r: ApplyResult;
     try {
       r = await applyOne(obj);
     } catch (err) {
+      opts.signal?.throwIfAborted(); // an interrupt ends the run; it is no object's result
       // Anything unforeseen still becomes this object's result, not the end of the run.
       r = {
         apiVersion: obj.apiVersion,
@@ -319,6 +328,8 @@ export async function applyObjects(
         ),
       };
     }
+    // An object whose calls the interrupt cut short has no result: the run ends here.
+    opts.signal?.throwIfAborted();
     if (r.message !== undefined) r.message = redact(r.message, secrets);
     results.push(r);
     opts.onResult?.(r);
