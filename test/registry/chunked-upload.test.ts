@@ -20,7 +20,11 @@ afterEach(async () => {
 });
 
 function client(opts: RegistryClientOptions): RegistryClient {
-  const c = new RegistryClient({ retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 20 }, timeoutMs: 10_000, ...opts });
+  const c = new RegistryClient({
+    retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 20 },
+    timeoutMs: 10_000,
+    ...opts,
+  });
   stops.push(() => c.close());
   return c;
 }
@@ -40,9 +44,9 @@ describe('chunked upload', () => {
     const data = seededBytes(3, 20_000);
     const desc = { digest: digestOf(data), size: data.length };
     const c = client({ upload: { chunkSize: 1000, maxChunkSize: 4000, monolithicMaxBytes: 1 } });
-    expect(await c.pushBlob({ registry: reg.host, repository: 'org/repo' }, desc, () => Readable.from([data]))).toBe(
-      'uploaded',
-    );
+    expect(
+      await c.pushBlob({ registry: reg.host, repository: 'org/repo' }, desc, () => Readable.from([data])),
+    ).toBe('uploaded');
     expect(reg.blobs.get(desc.digest)?.equals(data)).toBe(true);
     expect(ranges(reg)).toEqual([
       '0-999',
