@@ -5,15 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/client.js';
+import { waitFor } from '../helpers/wait.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-
-async function waitUntil(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(10);
-  }
-}
 
 describe('RegistryClient with a signal', () => {
   it('an abort during a retry wait (503, Retry-After 30 s) ends it at once, no request after', async () => {
@@ -28,7 +21,7 @@ describe('RegistryClient with a signal', () => {
     });
     try {
       const probing = client.getManifest({ registry: proxy.host, repository: 'a/b' }, 'latest');
-      await waitUntil(() => proxy.log.some((e) => e.done));
+      await waitFor(() => proxy.log.some((e) => e.done));
       await sleep(200); // now in the 30 s backoff
       const count = proxy.log.length;
       const reason = new Error('interrupted');

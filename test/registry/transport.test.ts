@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Transport, type ProbeResult } from '../../src/registry/transport.js';
+import { waitFor } from '../helpers/wait.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 
 const errWith = (code: string, message = code): Error => Object.assign(new Error(message), { code });
@@ -110,13 +111,13 @@ describe('cancellation', () => {
     const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test', signal: ac.signal });
     try {
       const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
-      await waitUntil(() => proxy.log.length === 1);
+      await waitFor(() => proxy.log.length === 1);
       const reason = new Error('interrupted');
       const started = Date.now();
       ac.abort(reason);
       await expect(inFlight).rejects.toBe(reason);
       expect(Date.now() - started).toBeLessThan(1_000);
-      await waitUntil(() => proxy.log[0]?.done === true); // the connection was closed, not left hanging
+      await waitFor(() => proxy.log[0]?.done === true); // the connection was closed, not left hanging
       await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toBe(reason);
       await sleep(100);
       expect(proxy.log).toHaveLength(1);
@@ -131,7 +132,7 @@ describe('cancellation', () => {
     const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test' });
     try {
       const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
-      await waitUntil(() => proxy.log.length === 1);
+      await waitFor(() => proxy.log.length === 1);
       await t.destroy();
       await expect(inFlight).rejects.toThrow();
       await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toThrow(
@@ -144,11 +145,3 @@ describe('cancellation', () => {
     }
   });
 });
-
-async function waitUntil(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(10);
-  }
-}

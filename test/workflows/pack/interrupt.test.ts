@@ -12,18 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaleError } from '../../../src/errors.js';
 import { pack } from '../../../src/workflows/pack/index.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { quietLength, waitFor } from '../../helpers/wait.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
-
-/** The proxy log's length once nothing new arrived for 300 ms (at most 3 s). */
-async function quiet(proxy: FaultProxy): Promise<number> {
-  let n = proxy.log.length;
-  for (let still = 0, waited = 0; still < 300 && waited < 3_000; waited += 50) {
-    await sleep(50);
-    still = proxy.log.length === n ? still + 50 : 0;
-    n = proxy.log.length;
-  }
-  return n;
-}
 
 describe('pack, interrupted mid-download', () => {
   let setup: FixtureSetup;
@@ -61,14 +51,13 @@ describe('pack, interrupted mid-download', () => {
     });
     const blobGets = (): number =>
       proxy.log.filter((e) => e.method === 'GET' && e.path.includes('/blobs/')).length;
-    for (let i = 0; i < 12_000 && blobGets() < 2; i++) await sleep(10);
-    expect(blobGets()).toBeGreaterThanOrEqual(2);
+    await waitFor(() => blobGets() >= 2, 120_000, 'two blob downloads');
     const started = Date.now();
     ac.abort(new BaleError('E_INTERRUPTED', 'interrupted by the test', { details: { signal: 'SIGINT' } }));
     await expect(run).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
     expect(Date.now() - started).toBeLessThan(2_000);
     // Requests sent before the abort may reach the proxy (same event loop) a moment later.
-    const seen = await quiet(proxy);
+    const seen = await quietLength(proxy.log);
     await sleep(1_500);
     expect(proxy.log.length).toBe(seen);
     expect(proxy.log.every((e) => e.done)).toBe(true);

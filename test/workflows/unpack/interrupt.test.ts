@@ -11,22 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaleError } from '../../../src/errors.js';
 import { unpack } from '../../../src/workflows/unpack/index.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { quietLength, waitFor } from '../../helpers/wait.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { mirrorHas, packFixture, type PackedBundle } from './unpack-helpers.js';
 
 const isUpload = (path: string): boolean => /\/blobs\/uploads\//.test(path);
-
-/** The proxy log's length once nothing new arrived for 300 ms (at most 3 s). */
-async function quiet(proxy: FaultProxy): Promise<number> {
-  let n = proxy.log.length;
-  for (let still = 0, waited = 0; still < 300 && waited < 3_000; waited += 50) {
-    await sleep(50);
-    still = proxy.log.length === n ? still + 50 : 0;
-    n = proxy.log.length;
-  }
-  return n;
-}
 
 describe('unpack --to, interrupted mid-upload', () => {
   let b: PackedBundle;
@@ -77,14 +67,13 @@ describe('unpack --to, interrupted mid-upload', () => {
       });
       const uploads = (): number =>
         proxy.log.slice(from).filter((e) => isUpload(e.path) && e.method !== 'POST').length;
-      for (let i = 0; i < 6_000 && uploads() === 0; i++) await sleep(10);
-      expect(uploads()).toBeGreaterThan(0);
+      await waitFor(() => uploads() > 0, 60_000, 'an upload');
       const started = Date.now();
       ac.abort(new BaleError('E_INTERRUPTED', 'interrupted by the test', { details: { signal: 'SIGINT' } }));
       await expect(run).rejects.toMatchObject({ code: 'E_INTERRUPTED' });
       expect(Date.now() - started).toBeLessThan(2_000);
       // Requests sent before the abort may reach the proxy (same event loop) a moment later.
-      const seen = await quiet(proxy);
+      const seen = await quietLength(proxy.log);
       await sleep(1_500);
       expect(proxy.log.length).toBe(seen);
       expect(proxy.log.slice(from).every((e) => e.done)).toBe(true);
