@@ -78,6 +78,7 @@ describe('unpack --to: one read of the media', () => {
     return { reg, proxy };
   }
 
+  let runs = 0;
   const unpackArgs = (dir: string, to: string, extra: string[] = []): string[] => [
     'unpack',
     dir,
@@ -87,7 +88,7 @@ describe('unpack --to: one read of the media', () => {
     '--keyring',
     keyring,
     '--manifests-to-dir',
-    join(setup.work, `manifests-${Math.random().toString(36).slice(2)}`),
+    join(setup.work, `manifests-${++runs}`), // one directory per run, no Math.random
     '--json',
     ...extra,
   ];
