@@ -100,7 +100,6 @@ function checkComplete(
  * The blob's bytes from `offset`, resuming after resets and stalls. Holds one of the
  * registry's concurrency slots from the first read to the end (or destroy).
  */
-// eslint-disable-next-line max-lines-per-function -- split by the lead (issue 13)
 export async function* blobChunks(
   http: RegistryHttp,
   repo: BlobRepo,
