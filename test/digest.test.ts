@@ -161,7 +161,7 @@ describe('HashingStream', () => {
 
   it('other content of the right size: E_DIGEST_MISMATCH with both digests', async () => {
     const changed = Buffer.from(bytes);
-    changed[500] ^= 1;
+    changed[500] = (changed[500] ?? 0) ^ 1;
     const err = await through([changed], { digest: bytesDigest, size: bytes.length, what: 'blob x' }).then(
       () => undefined,
       (e: unknown) => e,

@@ -92,7 +92,7 @@ describe('checkV3Signature', () => {
 
   it('rejects the signature over other data: the hash prefix already differs', () => {
     const other = Buffer.from(data);
-    other[other.length - 2] ^= 1;
+    other[other.length - 2] = (other[other.length - 2] ?? 0) ^ 1;
     expect(checkV3Signature(parseV3Signature(body), other, key)).toMatch(/^bad signature/);
   });
 
@@ -103,7 +103,7 @@ describe('checkV3Signature', () => {
       // changed one finds no key in verify.ts, or the wrong key, which fails below).
       if (i >= 7 && i < 15) continue;
       const hostile = Buffer.from(body);
-      hostile[i] ^= 0x01;
+      hostile[i] = (hostile[i] ?? 0) ^ 0x01;
       let sig: V3Signature;
       try {
         sig = parseV3Signature(hostile);
@@ -123,7 +123,7 @@ describe('checkV3Signature', () => {
     expect(parsed).toBeGreaterThan(500);
     // With the key ID changed, the packet still names the signature made by this key.
     const renamed = Buffer.from(body);
-    renamed[10] ^= 1;
+    renamed[10] = (renamed[10] ?? 0) ^ 1;
     expect(parseV3Signature(renamed).keyId).not.toBe(REDHAT.keyId);
   });
 
@@ -164,7 +164,7 @@ describe('checkV3Signature', () => {
 
   it('refuses the signature under another 4096-bit key', () => {
     const other = Buffer.from(key.n);
-    other[other.length - 1] ^= 0x02;
+    other[other.length - 1] = (other[other.length - 1] ?? 0) ^ 0x02;
     const r = checkV3Signature(parseV3Signature(body), data, { n: other, e: key.e });
     expect(r).toMatch(/^bad signature/);
   });
