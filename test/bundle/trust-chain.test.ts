@@ -352,6 +352,38 @@ describe('computeTrust', () => {
     expect(report.items.some((i) => i.name.endsWith(child) || i.name.endsWith(childLayer))).toBe(false);
   });
 
+  it('walks nested lists at most four levels below a root: deeper manifests are not reached', () => {
+    const t = input();
+    const chain = [d('5'), d('6'), d('7'), d('4'), d('3'), d('2')];
+    const listOf = (child: string): Buffer =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MEDIA_TYPES.ociIndex,
+          manifests: [{ mediaType: MEDIA_TYPES.ociIndex, digest: child, size: 1 }],
+        }),
+      );
+    // RELEASE → 5 → 6 → 7 → 4 → 3 → 2: each a list naming the next.
+    const bytes = new Map<string, Buffer>([[`v2/${REPO}/blobs/${RELEASE}`, listOf(chain[0] ?? '')]]);
+    chain.forEach((c, i) => bytes.set(`v2/${REPO}/blobs/${c}`, listOf(chain[i + 1] ?? d('1'))));
+    const entries = [...t.index.entries, ...chain.map((c) => file(`v2/${REPO}/blobs/${c}`))];
+    const { report } = run({
+      ...t,
+      index: { ...t.index, entries },
+      manifestBytes: (p) => bytes.get(p) ?? t.manifestBytes(p),
+    });
+    const unreached = report.items
+      .filter((i) => i.anchor === 'none' && i.name.startsWith(`v2/${REPO}/blobs/`))
+      .map((i) => i.name);
+    // Depths 1-4 (5, 6, 7, 4) are reached; 3 (depth 5) and 2 (depth 6) are not (nor the
+    // release's old layer, which the list no longer names).
+    expect(unreached).toEqual([
+      `v2/${REPO}/blobs/${RELEASE_LAYER}`,
+      `v2/${REPO}/blobs/${d('3')}`,
+      `v2/${REPO}/blobs/${d('2')}`,
+    ]);
+  });
+
   it('a manifest that does not parse is E_MANIFEST_INVALID naming its entry, and its blobs stay unreached', () => {
     const t = input();
     const bad = `v2/${REPO}/blobs/${COMPONENT}`;
