@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { nextLink } from '../../src/registry/client.js';
 import { redactUrl } from '../../src/registry/http-error.js';
 import { backoffDelay, parseRetryAfter, withRetry, markTransient } from '../../src/registry/retry.js';
-import { appendQuery, nextOffsetFromRange } from '../../src/registry/upload.js';
 
 describe('Retry-After and backoff', () => {
   it('parses seconds and HTTP dates', () => {
@@ -50,24 +49,7 @@ describe('Retry-After and backoff', () => {
   });
 });
 
-describe('upload URL helpers', () => {
-  it('appends the digest without rebuilding the Location', () => {
-    const d = 'sha256:abc';
-    expect(appendQuery('http://h/v2/u/1', 'digest', d)).toBe('http://h/v2/u/1?digest=sha256%3Aabc');
-    expect(appendQuery('http://h/v2/u/1?_state=a%2Bb%3D&x=', 'digest', d)).toBe(
-      'http://h/v2/u/1?_state=a%2Bb%3D&x=&digest=sha256%3Aabc',
-    );
-    expect(appendQuery('http://h/u?', 'digest', d)).toBe('http://h/u?digest=sha256%3Aabc');
-  });
-
-  it('reads Range: 0-<end>', () => {
-    expect(nextOffsetFromRange('0-99')).toBe(100);
-    expect(nextOffsetFromRange('bytes=0-9')).toBe(10);
-    expect(nextOffsetFromRange('0-0')).toBe(0);
-    expect(nextOffsetFromRange('junk')).toBeUndefined();
-    expect(nextOffsetFromRange(undefined)).toBeUndefined();
-  });
-
+describe('URL helpers', () => {
   it('follows Link rel="next" relative to the request', () => {
     expect(nextLink('</v2/r/tags/list?n=2&last=b>; rel="next"', 'https://h:5000/v2/r/tags/list?n=2')).toBe(
       'https://h:5000/v2/r/tags/list?n=2&last=b',
