@@ -4,7 +4,9 @@
  * else in the bundle directory.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeIndex, writeBundleIndex } from '../../../src/bundle/bundle-index.js';
 import type { BundleIndex } from '../../../src/bundle/index-schema.js';
@@ -42,6 +44,12 @@ async function bundleDir(opts: { asc?: string } = {}): Promise<string> {
   await writeBundleIndex(dir, INDEX, opts.asc === undefined ? {} : { signature: opts.asc });
   await writeFile(join(dir, VOLUME.name), 'vol');
   return dir;
+}
+
+async function checkDirectoryProblems(dir: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  await checkDirectory(dir, INDEX, [], (p) => problems.push(p));
+  return problems;
 }
 
 async function read(
@@ -118,6 +126,20 @@ describe('readBundleFiles', () => {
     await rm(join(dir2, 'bundle.json'));
     await symlink('/dev/zero', join(dir2, 'bundle.json'));
     expect((await read(dir2)).problems[0]).toMatchObject({ code: 'E_IO', file: 'bundle.json' });
+  });
+
+  it('bundle.json that is a FIFO is refused at once, without blocking on it', async () => {
+    const dir = await bundleDir();
+    await rm(join(dir, 'bundle.json'));
+    await promisify(execFile)('mkfifo', [join(dir, 'bundle.json')]);
+    expect((await read(dir)).problems[0]).toMatchObject({
+      code: 'E_BUNDLE_INVALID',
+      file: 'bundle.json',
+      message: 'bundle.json is not a regular file',
+    });
+    expect(await checkDirectoryProblems(dir)).toEqual([
+      { code: 'E_BUNDLE_INVALID', file: 'bundle.json', message: 'bundle.json is not a regular file' },
+    ]);
   });
 
   it('SHA256SUMS that does not list bundle.json: E_BUNDLE_INVALID', async () => {

@@ -5,7 +5,9 @@
  * that learns of every failure.
  */
 import { appendFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildValidBundle,
@@ -22,6 +24,8 @@ import type { Problem } from '../../../src/bundle/problem.js';
 import { sha256Hex } from '../../../src/digest.js';
 import { silentProgress } from '../../../src/progress.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+
+const run_ = promisify(execFile);
 
 let root: string;
 let key: SigningKey;
@@ -199,6 +203,19 @@ describe('readVolumes', () => {
     const v = plain.index.volumes[0]?.name ?? '';
     await rm(join(dir, v));
     await mkdir(join(dir, v));
+    const { problems } = await run(dir);
+    expect(problems).toContainEqual({
+      code: 'E_BUNDLE_INVALID',
+      volume: v,
+      message: `${v} is not a regular file`,
+    });
+  });
+
+  it('a volume that is a FIFO is refused at once, never opened (a read would block)', async () => {
+    const dir = await copyOf(plain);
+    const v = plain.index.volumes[0]?.name ?? '';
+    await rm(join(dir, v));
+    await run_('mkfifo', [join(dir, v)]);
     const { problems } = await run(dir);
     expect(problems).toContainEqual({
       code: 'E_BUNDLE_INVALID',
