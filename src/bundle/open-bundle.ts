@@ -117,14 +117,14 @@ export async function openBundle(dir: string, opts: OpenBundleOptions = {}): Pro
   const first = problems[0];
   if (first !== undefined || files.rawIndex === undefined || files.index === undefined) {
     const where = first?.file !== undefined ? join(dir, first.file) : dir;
-    throw new BaleError(
-      first?.code ?? 'E_BUNDLE_INVALID',
-      `${where}: ${first?.message ?? 'bundle.json cannot be read'}`,
-      {
-        hint: 'Point bale at the directory that holds bundle.json, SHA256SUMS and the volumes; if it is damaged or incomplete, copy it again, then run bale verify.',
-        details: { ...(first?.file !== undefined ? { file: first.file } : {}), problems },
-      },
-    );
+    const what =
+      first?.code === 'E_BUNDLE_CORRUPT'
+        ? `${where} does not match its checksum in ${SUMS_FILE} (${first.message})`
+        : `${where}: ${first?.message ?? 'bundle.json cannot be read'}`;
+    throw new BaleError(first?.code ?? 'E_BUNDLE_INVALID', what, {
+      hint: 'Point bale at the directory that holds bundle.json, SHA256SUMS and the volumes; if it is damaged or incomplete, copy it again, then run bale verify.',
+      details: { ...(first?.file !== undefined ? { file: first.file } : {}), problems },
+    });
   }
   return bundleOf(dir, {
     rawIndex: files.rawIndex,
