@@ -1,10 +1,9 @@
 /**
- * The option groups the commands share (src/cli/common.ts) and the readers that hand
- * their values to the workflows: parsed by yargs as bale parses them, so a group that
- * loses an option, changes a default or a type, or a reader that maps a flag to the
- * wrong field, fails here.
+ * The option groups and helpers every command shares (src/cli/common.ts), through a real
+ * yargs parse: each group's flags, aliases, defaults and what it gives the workflow.
  */
-import { PassThrough } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,102 +11,168 @@ import {
   imageSetArgs,
   imageSetOptions,
   keyringOption,
+  lockOwner,
   registryArgs,
   registryOptions,
-  releaseSignatureOptions,
-  volumeSizeOption,
-  type OptionGroup,
+  renderer,
+  stopRenderers,
+  stringList,
+  withExampleLayout,
+  withExamples,
+  writeJson,
 } from '../../src/cli/common.js';
 import type { CliContext } from '../../src/cli/context.js';
 
-function parse(argv: string[], ...groups: OptionGroup[]): Record<string, unknown> {
-  let y = yargs(argv).strict().exitProcess(false);
-  for (const g of groups) y = y.options(g);
-  return y.parseSync() as Record<string, unknown>;
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-const ctx: CliContext = {
-  stdout: new PassThrough(),
-  stderr: new PassThrough(),
-  env: { HOME: '/home/u' },
-  cwd: '/',
-  homeDir: '/home/u',
-  isTTY: false,
-  color: false,
-  signal: new AbortController().signal,
-};
+function context(): { ctx: CliContext; out: () => string; err: () => string } {
+  const o = sink();
+  const e = sink();
+  const ctx: CliContext = {
+    stdout: o.stream,
+    stderr: e.stream,
+    env: {},
+    cwd: '/',
+    homeDir: '/nonexistent',
+    isTTY: false,
+    color: false,
+    signal: new AbortController().signal,
+  };
+  return { ctx, out: o.text, err: e.text };
+}
 
-describe('option groups', () => {
-  it('registryOptions: credentials (alias --authfile), the side’s TLS flag, CA file, concurrency 8 by default', () => {
-    const src = parse(
-      ['--authfile', 'a.json', '--src-tls-verify=false', '--ca-file', 'ca.pem'],
-      registryOptions('src'),
-    );
-    expect(registryArgs(src, ctx)).toEqual({
-      registryConfig: 'a.json',
+const parse = (options: Record<string, object>, argv: string[]): Record<string, unknown> =>
+  yargs(argv).options(options).strict().exitProcess(false).parseSync() as Record<string, unknown>;
+
+describe('registryOptions / registryArgs', () => {
+  it('source side: --authfile is --registry-config, --src-tls-verify, --ca-file, --concurrency (default 8)', () => {
+    const { ctx } = context();
+    const a = parse(registryOptions('src'), [
+      '--authfile',
+      'auth.json',
+      '--src-tls-verify=false',
+      '--ca-file',
+      'ca.pem',
+    ]);
+    expect(a['src-tls-verify']).toBe(false);
+    expect(registryArgs(a, ctx)).toMatchObject({
+      registryConfig: 'auth.json',
       caFile: 'ca.pem',
       concurrency: 8,
-      env: ctx.env,
-      homeDir: ctx.homeDir,
       signal: ctx.signal,
     });
-    expect(src['src-tls-verify']).toBe(false);
-    const dest = parse(['--concurrency', '3'], registryOptions('dest'));
-    expect(dest['dest-tls-verify']).toBe(true);
-    expect(registryArgs(dest, ctx).concurrency).toBe(3);
-    expect(() => parse(['--src-tls-verify=false'], registryOptions('dest'))).toThrow(/Unknown argument/);
+    expect(registryArgs(parse(registryOptions('src'), ['--concurrency', '3']), ctx).concurrency).toBe(3);
   });
 
-  it('imageSetOptions and imageSetArgs: release, config, graph-data, repeatable --image, --no-images', () => {
-    const args = parse(
-      [
-        '--release',
-        'q/r:1',
-        '--config',
-        'isc.yaml',
-        '--graph-data',
-        'q/g:latest',
-        '--image',
-        'a',
-        '--image',
-        'b',
-      ],
-      imageSetOptions,
-    );
-    expect(imageSetArgs(args)).toEqual({
-      release: 'q/r:1',
-      config: 'isc.yaml',
-      graphData: 'q/g:latest',
+  it('destination side names its TLS flag --dest-tls-verify (true unless turned off)', () => {
+    expect(parse(registryOptions('dest'), [])['dest-tls-verify']).toBe(true);
+    expect(parse(registryOptions('dest'), ['--no-dest-tls-verify'])['dest-tls-verify']).toBe(false);
+    expect(() => parse(registryOptions('dest'), ['--src-tls-verify'])).toThrow(/src-tls-verify/);
+  });
+});
+
+describe('imageSetOptions / imageSetArgs', () => {
+  it('repeatable --image, --no-images, --config, --graph-data', () => {
+    const a = parse(imageSetOptions, [
+      '--release',
+      'r:1',
+      '--image',
+      'a',
+      '--image',
+      'b',
+      '--graph-data',
+      'g',
+      '--no-images',
+    ]);
+    expect(imageSetArgs(a)).toEqual({
+      release: 'r:1',
+      config: undefined,
+      graphData: 'g',
       images: ['a', 'b'],
-      noImages: false,
-    });
-    expect(imageSetArgs(parse(['--no-images'], imageSetOptions))).toMatchObject({
-      images: [],
       noImages: true,
     });
+    expect(imageSetArgs(parse(imageSetOptions, ['--config', 'isc.yaml']))).toEqual({
+      release: undefined,
+      config: 'isc.yaml',
+      graphData: undefined,
+      images: [],
+      noImages: false,
+    });
+  });
+});
+
+describe('trust options', () => {
+  it('--keyring is repeatable and its help names the default key', () => {
+    const k = keyringOption('to verify signatures');
+    expect(String(k.keyring?.description)).toContain('Default: Red Hat release key 2');
+    expect(parse(k, ['--keyring', 'a.asc', '--keyring', 'b.asc']).keyring).toEqual(['a.asc', 'b.asc']);
   });
 
-  it('keyring groups: repeatable files, each description saying what the keyring is for', () => {
-    expect(parse(['--keyring', 'a.asc', '--keyring', 'b.asc'], keyringOption('for --deep')).keyring).toEqual([
-      'a.asc',
-      'b.asc',
-    ]);
-    expect(keyringOption('for --deep').keyring?.description).toBe(
-      'OpenPGP keyring for --deep (repeatable). Default: Red Hat release key 2',
-    );
-    expect(releaseSignatureOptions.keyring?.description).toBe(
-      'OpenPGP keyring to verify signatures (repeatable). Default: Red Hat release key 2, shipped with bale',
-    );
-    const trust = bundleTrustOptions('Accept unsigned content');
-    expect(Object.keys(trust)).toEqual(['keyring', 'index-keyring', 'allow-unsigned']);
-    const args = parse(['--index-keyring', 'i.asc', '--allow-unsigned'], trust);
-    expect(args['index-keyring']).toEqual(['i.asc']);
-    expect(args['allow-unsigned']).toBe(true);
-    expect(parse([], trust)['allow-unsigned']).toBeUndefined();
+  it("bundleTrustOptions: --keyring, --index-keyring and --allow-unsigned with the caller's words", () => {
+    const g = bundleTrustOptions('take unsigned content');
+    expect(Object.keys(g)).toEqual(['keyring', 'index-keyring', 'allow-unsigned']);
+    expect(g['allow-unsigned']?.description).toBe('take unsigned content');
+    const a = parse(g, ['--index-keyring', 'i.asc', '--allow-unsigned']);
+    expect(a['index-keyring']).toEqual(['i.asc']);
+    expect(a['allow-unsigned']).toBe(true);
+  });
+});
+
+describe('helpers', () => {
+  it('stringList: nothing, one value, several', () => {
+    expect(stringList(undefined)).toEqual([]);
+    expect(stringList('a')).toEqual(['a']);
+    expect(stringList(['a', 2])).toEqual(['a', '2']);
   });
 
-  it('volumeSizeOption: 4095MiB (fits FAT32) unless given', () => {
-    expect(parse([], volumeSizeOption('x'))['volume-size']).toBe('4095MiB');
-    expect(parse(['--volume-size', '700MiB'], volumeSizeOption('x'))['volume-size']).toBe('700MiB');
+  it('writeJson: one indented document and a newline on stdout', () => {
+    const { ctx, out } = context();
+    writeJson(ctx, { ok: true, n: [1] });
+    expect(out()).toBe('{\n  "ok": true,\n  "n": [\n    1\n  ]\n}\n');
+  });
+
+  it('lockOwner: this process is alive, an exited one is not', async () => {
+    const owner = lockOwner();
+    expect(owner.pid).toBe(process.pid);
+    expect(owner.isAlive(process.pid)).toBe(true);
+    const child = spawn(process.execPath, ['-e', '0']);
+    const pid = child.pid ?? 0;
+    await new Promise((r) => child.on('exit', r));
+    expect(owner.isAlive(pid)).toBe(false);
+  });
+
+  it('renderer: quiet with --quiet, and with --json in a pipe; stopRenderers stops them all', () => {
+    const { ctx, err } = context();
+    renderer({ quiet: true }, ctx).warn('quiet warning');
+    renderer({ json: true }, ctx).phase('pack', { bytes: 10 });
+    const loud = renderer({}, ctx);
+    loud.phase('verify', { bytes: 10 });
+    stopRenderers();
+    expect(err()).toContain('verify');
+    expect(err()).not.toContain('pack');
+    expect(err()).toContain('quiet warning'); // warnings are never hidden
+  });
+
+  it('withExampleLayout: each example is "# what" above the command, on lines of their own', async () => {
+    let help = '';
+    await yargs([])
+      .command('x', 'a command', (y) =>
+        withExampleLayout(y, (z) => withExamples(z, [['x --long-flag value', 'does x']])),
+      )
+      .exitProcess(false)
+      .parseAsync(['x', '--help'], {}, (_e, _a, output) => {
+        help = output;
+      });
+    expect(help).toMatch(/# does x\n\s*\S+ x --long-flag value\n?/);
+    expect(help).not.toMatch(/x --long-flag value\s+does x/);
   });
 });

@@ -1,7 +1,6 @@
 import { loadKeyring } from '../../signature/keyring.js';
 import { loadSigstoreKey } from '../../signature/sigstore-key.js';
 import YAML from 'yaml';
-import { inspectBundle } from '../../workflows/inspect/index.js';
 import { renderCsv, renderTable } from '../inspect-render.js';
 import {
   bundleDirArgument,
@@ -59,7 +58,7 @@ export const inspectCommand: Command = {
     try {
       // On SIGINT/SIGTERM stop at once: inspect only reads, so there is nothing to wind down.
       const report = await abortable(
-        inspectBundle(dir, {
+        (await import('../../workflows/inspect/index.js')).inspectBundle(dir, {
           deep,
           ...(keyrings.length ? { keyrings } : {}),
           ...(sigstoreKeys.length ? { sigstoreKeys } : {}),

@@ -1,4 +1,4 @@
-import { mirror, type MirrorResult } from '../../workflows/mirror/index.js';
+import type { MirrorResult } from '../../workflows/mirror/index.js';
 import {
   destTlsVerifyOption,
   imageSetArgs,
@@ -72,7 +72,9 @@ export const mirrorCommand: Command = {
     ),
   handler: async (args, ctx) => {
     const progress = renderer(args, ctx);
-    const result = await mirror({
+    const result = await (
+      await import('../../workflows/mirror/index.js')
+    ).mirror({
       ...imageSetArgs(args),
       to: String(args.to),
       keyrings: stringList(args.keyring),

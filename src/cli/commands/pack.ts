@@ -2,7 +2,7 @@ import { parseSize } from '../../bundle/parse-size.js';
 import { isBaleError } from '../../errors.js';
 import { parseReference } from '../../registry/reference.js';
 import { defaultRegistriesConfLocations } from '../../registry/registries-conf.js';
-import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
+import { DEFAULT_COMPRESSION_LEVEL } from '../../workflows/pack/types.js';
 import { UsageError } from '../errors.js';
 import {
   lockOwner,
@@ -154,7 +154,9 @@ export const packCommand: Command = {
     }
     const progress = renderer(args, ctx);
     try {
-      const result = await pack({
+      const result = await (
+        await import('../../workflows/pack/index.js')
+      ).pack({
         release: args.release as string | undefined,
         config: args.config as string | undefined,
         to: String(args.to),

@@ -1,5 +1,5 @@
 import { parseSize } from '../../bundle/parse-size.js';
-import { plan, type PlanEntry, type PlanResult } from '../../workflows/plan/index.js';
+import type { PlanEntry, PlanResult } from '../../workflows/plan/index.js';
 import {
   destTlsVerifyOption,
   imageSetArgs,
@@ -52,7 +52,9 @@ export const planCommand: Command = {
     ),
   handler: async (args, ctx) => {
     const progress = renderer(args, ctx);
-    const result = await plan({
+    const result = await (
+      await import('../../workflows/plan/index.js')
+    ).plan({
       ...imageSetArgs(args),
       to: args.to as string | undefined,
       have: args.have as string | undefined,

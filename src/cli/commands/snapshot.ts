@@ -1,6 +1,5 @@
 import { loadKeyring } from '../../signature/keyring.js';
 import { renderSnapshotCsv, renderSnapshotYaml } from '../../sets/snapshot-document.js';
-import { snapshot } from '../../workflows/snapshot/index.js';
 import { UsageError } from '../errors.js';
 import {
   keyringOption,
@@ -72,7 +71,9 @@ export const snapshotCommand: Command = {
     if (bundleDir !== undefined) await assertBundleDir(bundleDir);
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
     const progress = renderer(args, ctx);
-    const result = await snapshot({
+    const result = await (
+      await import('../../workflows/snapshot/index.js')
+    ).snapshot({
       ...(registry !== undefined ? { registry } : {}),
       ...(bundleDir !== undefined ? { bundleDir } : {}),
       repositories: stringList(args.repository),

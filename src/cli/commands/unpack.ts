@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defaultStateDir, unpack } from '../../workflows/unpack/index.js';
+import { defaultStateDir } from '../../workflows/unpack/upload-state.js';
 import {
   bundleDirArgument,
   bundleTrustOptions,
@@ -97,7 +97,9 @@ export const unpackCommand: Command = {
     const progress = renderer(args, ctx);
     const manifestsToDir =
       (args['manifests-to-dir'] as string | undefined) ?? resolve(ctx.cwd, 'bale-manifests');
-    const result = await unpack({
+    const result = await (
+      await import('../../workflows/unpack/index.js')
+    ).unpack({
       bundleDir: dir,
       to: args.to as string | undefined,
       toDir: args['to-dir'] as string | undefined,

@@ -3,7 +3,7 @@ import { BaleError } from '../../errors.js';
 import { baseSummary, describeBase } from '../../bundle/base-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import { releasesOf, type BundleRelease } from '../../bundle/index-schema.js';
-import { verify, type VerifyReport } from '../../workflows/verify/index.js';
+import type { VerifyReport } from '../../workflows/verify/index.js';
 import {
   bundleDirArgument,
   bundleTrustOptions,
@@ -54,7 +54,7 @@ export const verifyCommand: Command = {
     const allowUnsigned = Boolean(args['allow-unsigned']);
     // On SIGINT/SIGTERM stop at once: verify only reads, so there is nothing to wind down.
     const report = await abortable(
-      verify(dir, {
+      (await import('../../workflows/verify/index.js')).verify(dir, {
         keyringPaths: stringList(args.keyring),
         indexKeyringPaths: stringList(args['index-keyring']),
         allowUnsigned,
