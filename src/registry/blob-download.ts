@@ -8,13 +8,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { BaleError, isBaleError } from '../errors.js';
 import { pullScope } from './auth-challenge.js';
 import { networkError, redactUrl, transientNetworkReason } from './http-error.js';
 import { header, type RegistryHttp } from './registry-http.js';
-import { backoffDelay, exhausted } from './retry.js';
+import { backoffDelay, backoffSleep, exhausted } from './retry.js';
 
 export interface BlobRepo {
   registry: string;
@@ -210,7 +209,7 @@ async function backOffOrThrow(
     reason: `${reason} at byte ${state.pos}`,
     delayMs,
   });
-  await sleep(delayMs);
+  await backoffSleep(delayMs, http.policy);
 }
 
 /** A byte stream of a blob; verified (size and digest) when read from offset 0. */

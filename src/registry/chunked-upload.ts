@@ -4,13 +4,12 @@
  * the digest. Used when the monolithic PUT is refused or for blobs above the threshold,
  * and for staged uploads (upload-session.ts) that resume across runs.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BaleError } from '../errors.js';
 import { pushScope } from './auth-challenge.js';
 import { ChunkSource } from './chunk-source.js';
 import { discardBody, redactUrl } from './http-error.js';
 import { header } from './registry-http.js';
-import { backoffDelay, exhausted, transientReason } from './retry.js';
+import { backoffDelay, backoffSleep, exhausted, transientReason } from './retry.js';
 import {
   appendQuery,
   expectCommitted,
@@ -126,7 +125,7 @@ export async function sendChunks(
           reason: `${t.reason} at byte ${offset}`,
           delayMs,
         });
-        await sleep(delayMs);
+        await backoffSleep(delayMs, http.policy);
         const st = await uploadStatus(ctx, url);
         url = st.url;
         offset = st.next;

@@ -93,12 +93,18 @@ export async function withRetry<T>(
         delayMs = Math.min(Math.max(delayMs, t.retryAfterMs), policy.maxDelayMs);
       policy.countRetry?.();
       policy.onRetry?.({ url: redactUrl(url), attempt, reason: t.reason, delayMs });
-      await sleep(delayMs, undefined, policy.signal ? { signal: policy.signal } : {}).catch((e: unknown) => {
-        policy.signal?.throwIfAborted();
-        throw e;
-      });
+      await backoffSleep(delayMs, policy);
     }
   }
+}
+
+/** The wait before a retry; an abort ends it at once (with the abort's reason). */
+export async function backoffSleep(delayMs: number, policy: Pick<RetryPolicy, 'signal'>): Promise<void> {
+  policy.signal?.throwIfAborted();
+  await sleep(delayMs, undefined, policy.signal ? { signal: policy.signal } : {}).catch((e: unknown) => {
+    policy.signal?.throwIfAborted();
+    throw e;
+  });
 }
 
 export function exhausted(

@@ -3,7 +3,7 @@
  * long Retry-After) ends at once with the signal's reason.
  */
 import { describe, expect, it } from 'vitest';
-import { markTransient, withRetry } from '../../src/registry/retry.js';
+import { backoffSleep, markTransient, withRetry } from '../../src/registry/retry.js';
 
 describe('withRetry with a signal', () => {
   it('an abort during the backoff wait ends it at once; no further attempt', async () => {
@@ -59,5 +59,28 @@ describe('withRetry with a signal', () => {
     );
     expect(r).toBe('ok');
     expect(attempts).toBe(3);
+  });
+});
+
+describe('backoffSleep (the wait of the download and chunked-upload retry loops)', () => {
+  it('waits the delay when nothing aborts it', async () => {
+    const t0 = Date.now();
+    await backoffSleep(50, {});
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
+  });
+
+  it('an abort during the wait ends it at once with the abort reason', async () => {
+    const ac = new AbortController();
+    const reason = new Error('interrupted');
+    setTimeout(() => ac.abort(reason), 20);
+    const t0 = Date.now();
+    await expect(backoffSleep(10_000, { signal: ac.signal })).rejects.toBe(reason);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('an abort before the wait: no wait at all', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('already'));
+    await expect(backoffSleep(10_000, { signal: ac.signal })).rejects.toThrow('already');
   });
 });
