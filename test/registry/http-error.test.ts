@@ -46,7 +46,9 @@ describe('redactUrl', () => {
 
 describe('parseRegistryErrors', () => {
   it('reads errors[].code/message', () => {
-    const b = Buffer.from(JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }));
+    const b = Buffer.from(
+      JSON.stringify({ errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] }),
+    );
     expect(parseRegistryErrors(b)).toEqual([{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }]);
   });
 
@@ -78,12 +80,42 @@ describe('responseError', () => {
   );
 
   it.each([
-    [401, 'E_AUTH', 'reg:5000 refused the credentials for manifest (tag 4.16.0) in reg:5000/ocp/release (HTTP 401)', /Log in/],
-    [403, 'E_DENIED', 'reg:5000 denied access to manifest (tag 4.16.0) in reg:5000/ocp/release (HTTP 403)', /no permission/],
-    [404, 'E_NOT_FOUND', 'manifest (tag 4.16.0) in reg:5000/ocp/release not found (HTTP 404)', /Check the repository name/],
-    [413, 'E_TOO_LARGE', 'reg:5000 rejected manifest (tag 4.16.0) in reg:5000/ocp/release as too large (HTTP 413)', /limits request sizes/],
-    [418, 'E_HTTP', 'GET manifest (tag 4.16.0) in reg:5000/ocp/release failed with HTTP 418', /registry error/],
-    [500, 'E_HTTP', 'GET manifest (tag 4.16.0) in reg:5000/ocp/release failed with HTTP 500', /registry error/],
+    [
+      401,
+      'E_AUTH',
+      'reg:5000 refused the credentials for manifest (tag 4.16.0) in reg:5000/ocp/release (HTTP 401)',
+      /Log in/,
+    ],
+    [
+      403,
+      'E_DENIED',
+      'reg:5000 denied access to manifest (tag 4.16.0) in reg:5000/ocp/release (HTTP 403)',
+      /no permission/,
+    ],
+    [
+      404,
+      'E_NOT_FOUND',
+      'manifest (tag 4.16.0) in reg:5000/ocp/release not found (HTTP 404)',
+      /Check the repository name/,
+    ],
+    [
+      413,
+      'E_TOO_LARGE',
+      'reg:5000 rejected manifest (tag 4.16.0) in reg:5000/ocp/release as too large (HTTP 413)',
+      /limits request sizes/,
+    ],
+    [
+      418,
+      'E_HTTP',
+      'GET manifest (tag 4.16.0) in reg:5000/ocp/release failed with HTTP 418',
+      /registry error/,
+    ],
+    [
+      500,
+      'E_HTTP',
+      'GET manifest (tag 4.16.0) in reg:5000/ocp/release failed with HTTP 500',
+      /registry error/,
+    ],
   ] as const)('HTTP %i → %s, naming what and where', (status, code, message, hint) => {
     const e = responseError(status, Buffer.alloc(0), ctx);
     expect(e).toBeInstanceOf(BaleError);
@@ -107,8 +139,12 @@ describe('responseError', () => {
   });
 
   it('uses the caller’s hint for 401 only', () => {
-    expect(responseError(401, Buffer.alloc(0), ctx, 'use --registry-config').hint).toBe('use --registry-config');
-    expect(responseError(403, Buffer.alloc(0), ctx, 'use --registry-config').hint).not.toBe('use --registry-config');
+    expect(responseError(401, Buffer.alloc(0), ctx, 'use --registry-config').hint).toBe(
+      'use --registry-config',
+    );
+    expect(responseError(403, Buffer.alloc(0), ctx, 'use --registry-config').hint).not.toBe(
+      'use --registry-config',
+    );
   });
 });
 
@@ -155,7 +191,9 @@ describe('transport failures', () => {
   it('networkError: E_NETWORK otherwise, with the code or the message', () => {
     const e = networkError(errWith('ECONNREFUSED'), ctx);
     expect(e.code).toBe('E_NETWORK');
-    expect(e.message).toBe('cannot reach reg:5000 for manifest (tag 4.16.0) in reg:5000/ocp/release: ECONNREFUSED');
+    expect(e.message).toBe(
+      'cannot reach reg:5000 for manifest (tag 4.16.0) in reg:5000/ocp/release: ECONNREFUSED',
+    );
     expect(e.hint).toMatch(/host name, port, proxy/);
     const noCode = networkError(new Error('socket hang up'), ctx);
     expect(noCode.message).toMatch(/: socket hang up$/);
@@ -195,14 +233,20 @@ describe('bodies', () => {
     const whole = await readLimitedBody(body([data]), data.length, 'manifest', 'http://h/', 'hint');
     expect(whole.equals(data)).toBe(true);
     const bytes = [...data].map((c) => Buffer.from([c]));
-    expect((await readLimitedBody(body(bytes), data.length, 'manifest', 'http://h/', 'hint')).equals(data)).toBe(true);
+    expect(
+      (await readLimitedBody(body(bytes), data.length, 'manifest', 'http://h/', 'hint')).equals(data),
+    ).toBe(true);
   });
 
   it('readLimitedBody: E_TOO_LARGE one byte over, naming what, the limit and the URL without secrets', async () => {
     const b = body([Buffer.alloc(10), Buffer.alloc(1)]);
-    const err = await readLimitedBody(b, 10, 'signature list', 'http://u:pw@h/sigs?token=t', 'Ask the admin.').catch(
-      (e: unknown) => e,
-    );
+    const err = await readLimitedBody(
+      b,
+      10,
+      'signature list',
+      'http://u:pw@h/sigs?token=t',
+      'Ask the admin.',
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: 'E_TOO_LARGE',
       message: 'signature list is larger than 10 bytes',

@@ -155,9 +155,17 @@ describe('withRetry', () => {
 describe('exhausted', () => {
   it('names the operation, the attempts and the last failure; keeps its status and code, not credentials', () => {
     const last = new BaleError('E_HTTP', 'GET blob failed with HTTP 503', { details: { status: 503 } });
-    const e = exhausted(last, 'HTTP 503', 4, 'https://u:pw@reg:5000/v2/a/blobs/sha256:1?sig=x', 'blob sha256:1 in reg/a');
+    const e = exhausted(
+      last,
+      'HTTP 503',
+      4,
+      'https://u:pw@reg:5000/v2/a/blobs/sha256:1?sig=x',
+      'blob sha256:1 in reg/a',
+    );
     expect(e.code).toBe('E_RETRIES_EXHAUSTED');
-    expect(e.message).toBe('blob sha256:1 in reg/a: gave up after 4 attempts (last: HTTP 503: GET blob failed with HTTP 503)');
+    expect(e.message).toBe(
+      'blob sha256:1 in reg/a: gave up after 4 attempts (last: HTTP 503: GET blob failed with HTTP 503)',
+    );
     expect(e.hint).toMatch(/try again later/);
     expect(e.cause).toBe(last);
     expect(e.details).toEqual({

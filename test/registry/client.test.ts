@@ -1,5 +1,5 @@
 /**
- * RegistryClient against the real distribution registry (plain HTTP, htpasswd + TLS,
+ * RegistryClient (src/registry/client.ts) against the real distribution registry (plain HTTP, htpasswd + TLS,
  * token auth), cross-checked with skopeo.
  */
 import { createHash } from 'node:crypto';
@@ -195,6 +195,83 @@ describe.each(variants)('against distribution ($name)', ({ opts }) => {
     expect((err as Error).message).toContain('missing-tag');
     expect((err as Error).message).toContain('bale/oci');
     expect((err as { details: Record<string, unknown> }).details.status).toBe(404);
+  });
+});
+
+describe('checks before and after the exchange', () => {
+  let reg: TestRegistry;
+  let client: RegistryClient;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: 'none' });
+    client = await clientFor(reg);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await reg?.stop();
+  });
+
+  it('refuses bad repository names and references with E_REFERENCE, without sending anything', async () => {
+    const before = client.stats.requests;
+    const repo = { registry: reg.host, repository: 'ok/repo' };
+    expect(() => client.getManifest({ registry: reg.host, repository: 'Bad/Upper' }, 'v1')).toThrow(
+      expect.objectContaining({ code: 'E_REFERENCE', message: 'invalid repository name "Bad/Upper"' }),
+    );
+    expect(() => client.getManifest(repo, '../../etc/passwd')).toThrow(
+      expect.objectContaining({
+        code: 'E_REFERENCE',
+        message: '"../../etc/passwd" is neither a tag nor a sha256 digest',
+      }),
+    );
+    expect(() => client.headManifest(repo, 'sha256:short')).toThrow(
+      expect.objectContaining({ code: 'E_REFERENCE' }),
+    );
+    expect(() => client.blobExists(repo, 'md5:abc')).toThrow();
+    expect(() => client.listTags({ registry: reg.host, repository: 'a//b' })).toThrow(
+      expect.objectContaining({ code: 'E_REFERENCE' }),
+    );
+    expect(client.stats.requests).toBe(before);
+  });
+
+  it('putManifest refuses bytes that do not match the digest it is pushed as', async () => {
+    const bytes = Buffer.from('{"schemaVersion":2}');
+    const wrong = sha(Buffer.from('other'));
+    await expect(
+      client.putManifest({ registry: reg.host, repository: 'a/b' }, wrong, bytes, MEDIA_TYPES.ociManifest),
+    ).rejects.toMatchObject({
+      code: 'E_DIGEST_MISMATCH',
+      details: { expectedDigest: wrong, actualDigest: sha(bytes) },
+    });
+  });
+
+  it('E_TOO_LARGE for a manifest above maxManifestBytes; by digest it is fetched and checked', async () => {
+    const image = makeTinyImage(31, { format: 'oci' });
+    await pushImage(client, reg, 'size/check', 'v1', image);
+    const small = await clientFor(reg, { maxManifestBytes: image.manifest.size - 1 });
+    try {
+      const err = await small
+        .getManifest({ registry: reg.host, repository: 'size/check' }, 'v1')
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'E_TOO_LARGE',
+        message: `manifest (tag v1) in ${reg.host}/size/check is larger than ${image.manifest.size - 1} bytes`,
+      });
+    } finally {
+      await small.close();
+    }
+    const got = await client.getManifest(
+      { registry: reg.host, repository: 'size/check' },
+      image.manifest.digest,
+    );
+    expect(got.digest).toBe(image.manifest.digest);
+    const head = await client.headManifest(
+      { registry: reg.host, repository: 'size/check' },
+      image.manifest.digest,
+    );
+    expect(head).toEqual({
+      digest: image.manifest.digest,
+      mediaType: MEDIA_TYPES.ociManifest,
+      size: image.manifest.size,
+    });
   });
 });
 
