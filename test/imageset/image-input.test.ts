@@ -199,4 +199,12 @@ describe('checkArchitecture', () => {
       }),
     );
   });
+
+  it('names --arch when the flag overrode the set', async () => {
+    const config = await put(dir, 'isc.yaml', isc(`    release: ${RELEASE}\n    architectures: [arm64]\n`));
+    const input = await readPackInput({ config, architectures: ['s390x'] }, recorder());
+    expect(() => checkArchitecture(input, 'x86_64', 'release 4.18.1')).toThrow(
+      expect.objectContaining({ message: '--arch asks for s390x, but release 4.18.1 is x86_64' }),
+    );
+  });
 });
