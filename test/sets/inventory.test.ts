@@ -46,6 +46,10 @@ describe('ImageSet, more', () => {
     const s = new ImageSet([image]);
     image.tags.push('later');
     expect(s.get('a', d('1'))?.tags).toEqual(['x']);
+    // sizes learnt later are the set's, not written into the caller's object
+    s.add({ name: 'a', digest: d('1'), tags: [], bytes: 42 });
+    expect(s.get('a', d('1'))?.bytes).toBe(42);
+    expect(image).not.toHaveProperty('bytes');
   });
 
   it('an empty set is empty', () => {
