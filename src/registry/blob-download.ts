@@ -38,6 +38,64 @@ function contentRangeStart(value: string | undefined): number | undefined {
   return m === null ? undefined : Number(m[1]);
 }
 
+/** One GET of the blob from `pos`: the response and how many of its first bytes to drop. */
+async function requestFrom(
+  http: RegistryHttp,
+  repo: BlobRepo,
+  what: string,
+  target: string,
+  pos: number,
+): Promise<{ ex: { res: Dispatcher.ResponseData; url: string }; skip: number }> {
+  const spec = { registry: repo.registry, method: 'GET' as const, what };
+  const ex = await http.retry(target, what, async () => {
+    const e = await http.exchange({
+      ...spec,
+      target,
+      headers: pos > 0 ? { range: `bytes=${pos}-` } : {},
+      scopes: [pullScope(repo.repository)],
+      followRedirects: true,
+    });
+    await http.expect(e, [200, 206], spec);
+    return e;
+  });
+  if (ex.res.statusCode !== 206) return { ex, skip: pos }; // 200: the server ignored Range
+  const start = contentRangeStart(header(ex.res, 'content-range'));
+  if (start === undefined || start > pos) {
+    ex.res.body.destroy();
+    throw new BaleError(
+      'E_HTTP',
+      `${what}: the registry answered a range request with an unusable Content-Range`,
+      {
+        hint: 'The registry or a proxy mangles range requests; retry the download from the start.',
+        details: { url: redactUrl(ex.url), status: 206, offset: pos },
+      },
+    );
+  }
+  return { ex, skip: pos - start };
+}
+
+/** The size and digest checks once every byte arrived. */
+function checkComplete(
+  what: string,
+  desc: { digest: string; size?: number },
+  pos: number,
+  hash?: Hash,
+): void {
+  if (desc.size !== undefined && pos !== desc.size) {
+    throw new BaleError('E_SIZE_MISMATCH', `${what}: got ${pos} bytes, expected ${desc.size}`, {
+      details: { expectedSize: desc.size, actualSize: pos },
+    });
+  }
+  if (hash === undefined) return;
+  const actual = `sha256:${hash.digest('hex')}`;
+  if (actual !== desc.digest) {
+    throw new BaleError('E_DIGEST_MISMATCH', `${what}: content is ${actual}`, {
+      hint: 'The registry served corrupt content; try again, and report it to the registry administrator if it persists.',
+      details: { expectedDigest: desc.digest, actualDigest: actual },
+    });
+  }
+}
+
 /**
  * The blob's bytes from `offset`, resuming after resets and stalls. Holds one of the
  * registry's concurrency slots from the first read to the end (or destroy).
@@ -50,73 +108,26 @@ export async function* blobChunks(
 ): AsyncGenerator<Buffer> {
   const what = blobWhat(repo, desc.digest);
   const target = `/v2/${repo.repository}/blobs/${desc.digest}`;
-  const spec = { registry: repo.registry, method: 'GET' as const, what };
   const size = desc.size;
-  let pos = opts.offset;
-  let failures = 0;
-  let posAtLastFailure = -1;
-  let current: Dispatcher.ResponseData | undefined;
+  const state = { pos: opts.offset, failures: 0, posAtLastFailure: -1 };
 
-  if (size !== undefined && pos > size) {
-    throw new BaleError('E_SIZE_MISMATCH', `${what}: offset ${pos} is past the blob size ${size}`, {
-      details: { expectedSize: size, offset: pos },
+  if (size !== undefined && state.pos > size) {
+    throw new BaleError('E_SIZE_MISMATCH', `${what}: offset ${state.pos} is past the blob size ${size}`, {
+      details: { expectedSize: size, offset: state.pos },
     });
   }
 
   const release = await http.acquire(repo.registry);
+  let current: Dispatcher.ResponseData | undefined;
   try {
-    while (size === undefined || pos < size || (pos === 0 && size === 0)) {
-      const ex = await http.retry(target, what, async () => {
-        const e = await http.exchange({
-          ...spec,
-          target,
-          headers: pos > 0 ? { range: `bytes=${pos}-` } : {},
-          scopes: [pullScope(repo.repository)],
-          followRedirects: true,
-        });
-        await http.expect(e, [200, 206], spec);
-        return e;
-      });
+    while (size === undefined || state.pos < size || (state.pos === 0 && size === 0)) {
+      const { ex, skip } = await requestFrom(http, repo, what, target, state.pos);
       current = ex.res;
-      let skip = 0;
-      if (ex.res.statusCode === 206) {
-        const start = contentRangeStart(header(ex.res, 'content-range'));
-        if (start === undefined || start > pos) {
-          current.body.destroy();
-          throw new BaleError(
-            'E_HTTP',
-            `${what}: the registry answered a range request with an unusable Content-Range`,
-            {
-              hint: 'The registry or a proxy mangles range requests; retry the download from the start.',
-              details: { url: redactUrl(ex.url), status: 206, offset: pos },
-            },
-          );
-        }
-        skip = pos - start;
-      } else if (pos > 0) {
-        skip = pos; // the server ignored Range: drop what we already have
-      }
-
       let failure: unknown;
       try {
-        for await (const chunk of ex.res.body) {
-          let b = chunk as Buffer;
-          if (skip > 0) {
-            if (b.length <= skip) {
-              skip -= b.length;
-              continue;
-            }
-            b = b.subarray(skip);
-            skip = 0;
-          }
-          if (size !== undefined && pos + b.length > size) {
-            throw new BaleError('E_SIZE_MISMATCH', `${what}: more than the expected ${size} bytes`, {
-              hint: 'The registry served different content than the manifest describes.',
-              details: { expectedSize: size, url: redactUrl(ex.url) },
-            });
-          }
+        for await (const b of bodyFrom(ex, skip, size, state.pos, what)) {
           opts.hash?.update(b);
-          pos += b.length;
+          state.pos += b.length;
           http.stats.bytesDownloaded += b.length;
           yield b;
         }
@@ -129,54 +140,77 @@ export async function* blobChunks(
       }
       if (failure === undefined) {
         // A clean end: done, unless a known size says the body was cut short.
-        if (size === undefined || pos >= size) break;
-        failure = Object.assign(new Error(`body ended after ${pos} of ${size} bytes`), {
+        if (size === undefined || state.pos >= size) break;
+        failure = Object.assign(new Error(`body ended after ${state.pos} of ${size} bytes`), {
           code: 'ECONNRESET',
         });
       }
-      const reason = transientNetworkReason(failure);
-      if (reason === undefined) {
-        throw networkError(failure, { method: 'GET', url: ex.url, registry: repo.registry, what });
-      }
-      failures = pos > posAtLastFailure ? 1 : failures + 1;
-      posAtLastFailure = pos;
-      if (failures >= http.policy.attempts) {
-        throw exhausted(
-          networkError(failure, { method: 'GET', url: ex.url, registry: repo.registry, what }),
-          reason,
-          failures,
-          ex.url,
-          what,
-        );
-      }
-      const delayMs = backoffDelay(failures, http.policy);
-      http.policy.countRetry?.();
-      http.policy.onRetry?.({
-        url: redactUrl(ex.url),
-        attempt: failures,
-        reason: `${reason} at byte ${pos}`,
-        delayMs,
-      });
-      await sleep(delayMs);
+      await backOffOrThrow(http, repo, what, ex.url, failure, state);
     }
-    if (size !== undefined && pos !== size) {
-      throw new BaleError('E_SIZE_MISMATCH', `${what}: got ${pos} bytes, expected ${size}`, {
-        details: { expectedSize: size, actualSize: pos },
-      });
-    }
-    if (opts.hash !== undefined) {
-      const actual = `sha256:${opts.hash.digest('hex')}`;
-      if (actual !== desc.digest) {
-        throw new BaleError('E_DIGEST_MISMATCH', `${what}: content is ${actual}`, {
-          hint: 'The registry served corrupt content; try again, and report it to the registry administrator if it persists.',
-          details: { expectedDigest: desc.digest, actualDigest: actual },
-        });
-      }
-    }
+    checkComplete(what, desc, state.pos, opts.hash);
   } finally {
     current?.body.destroy();
     release();
   }
+}
+
+/** A response body without its first `skip` bytes; more than `size` in all is an error. */
+async function* bodyFrom(
+  ex: { res: Dispatcher.ResponseData; url: string },
+  skip: number,
+  size: number | undefined,
+  pos: number,
+  what: string,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of ex.res.body) {
+    let b = chunk as Buffer;
+    if (skip > 0) {
+      if (b.length <= skip) {
+        skip -= b.length;
+        continue;
+      }
+      b = b.subarray(skip);
+      skip = 0;
+    }
+    if (size !== undefined && pos + b.length > size) {
+      throw new BaleError('E_SIZE_MISMATCH', `${what}: more than the expected ${size} bytes`, {
+        hint: 'The registry served different content than the manifest describes.',
+        details: { expectedSize: size, url: redactUrl(ex.url) },
+      });
+    }
+    pos += b.length;
+    yield b;
+  }
+}
+
+/**
+ * After a cut body: waits before the next Range request, or throws when the failure is
+ * not transient or the same position failed too often (progress resets the count).
+ */
+async function backOffOrThrow(
+  http: RegistryHttp,
+  repo: BlobRepo,
+  what: string,
+  url: string,
+  failure: unknown,
+  state: { pos: number; failures: number; posAtLastFailure: number },
+): Promise<void> {
+  const reason = transientNetworkReason(failure);
+  const asError = (): BaleError =>
+    networkError(failure, { method: 'GET', url, registry: repo.registry, what });
+  if (reason === undefined) throw asError();
+  state.failures = state.pos > state.posAtLastFailure ? 1 : state.failures + 1;
+  state.posAtLastFailure = state.pos;
+  if (state.failures >= http.policy.attempts) throw exhausted(asError(), reason, state.failures, url, what);
+  const delayMs = backoffDelay(state.failures, http.policy);
+  http.policy.countRetry?.();
+  http.policy.onRetry?.({
+    url: redactUrl(url),
+    attempt: state.failures,
+    reason: `${reason} at byte ${state.pos}`,
+    delayMs,
+  });
+  await sleep(delayMs);
 }
 
 /** A byte stream of a blob; verified (size and digest) when read from offset 0. */

@@ -1,19 +1,20 @@
 /**
- * Random-ish access to a blob's bytes given only a stream factory: reads forward,
- * keeps the last chunk so it can be sent again, and re-opens the stream (skipping to
- * the offset) when an upload must go back further. Holds at most one chunk plus one
- * stream buffer in memory.
+ * A blob's bytes for a chunked upload, given only a stream factory: each PATCH body is
+ * a stream of the source's own buffers (cut where a chunk ends, never copied), so a
+ * chunk of any size costs no memory of its own. The source is read forward once; when
+ * an upload must go back (a lost chunk, a registry that forgot some bytes), the source
+ * is opened again and read up to the offset.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { BaleError } from '../errors.js';
 
 export class ChunkSource {
   private stream: Readable | undefined;
   private iter: AsyncIterator<unknown> | undefined;
-  /** Absolute offset of the first byte of `pending`. */
+  /** Absolute offset of the next byte `head` (then the stream) gives. */
   private pos = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** What is left of the last buffer read (a chunk ended inside it). */
+  private head: Buffer | undefined;
   /** How many times the source was opened (tests, diagnostics). */
   opens = 0;
 
@@ -23,53 +24,70 @@ export class ChunkSource {
     private readonly what: string,
   ) {}
 
-  /** Bytes [offset, min(offset+max, size)). */
-  async read(offset: number, max: number): Promise<Buffer> {
-    if (offset > this.size || offset < 0) {
+  /**
+   * Bytes [offset, offset+length) as a stream of the source's buffers. Read it to its
+   * end or not at all before asking for the next range; a range behind the bytes
+   * already read re-opens the source.
+   */
+  body(offset: number, length: number): Readable {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
       throw new BaleError(
         'E_HTTP',
         `${this.what}: the registry asked to continue at byte ${offset} of ${this.size}`,
+        { hint: 'The registry lost track of the upload; push again.' },
+      );
+    }
+    return Readable.from(this.range(offset, length), { objectMode: true, highWaterMark: 2 });
+  }
+
+  private async *range(offset: number, length: number): AsyncGenerator<Buffer> {
+    await this.seek(offset);
+    let left = length;
+    while (left > 0) {
+      const b = await this.next();
+      if (b.length > left) {
+        this.head = b.subarray(left);
+        this.pos += left;
+        yield b.subarray(0, left);
+        return;
+      }
+      this.pos += b.length;
+      left -= b.length;
+      yield b;
+    }
+  }
+
+  /** Moves to `offset`: forward by reading, backward by opening the source again. */
+  private async seek(offset: number): Promise<void> {
+    if (this.iter === undefined || offset < this.pos) this.reopen();
+    while (this.pos < offset) {
+      const b = await this.next();
+      const skip = Math.min(b.length, offset - this.pos);
+      if (skip < b.length) this.head = b.subarray(skip);
+      this.pos += skip;
+    }
+  }
+
+  /** The next buffer: what is left of the last one, else the next from the stream. */
+  private async next(): Promise<Buffer> {
+    if (this.head !== undefined) {
+      const h = this.head;
+      this.head = undefined;
+      return h;
+    }
+    const r = await (this.iter as AsyncIterator<unknown>).next();
+    if (r.done === true) {
+      throw new BaleError(
+        'E_SIZE_MISMATCH',
+        `${this.what}: the local source ended after ${this.pos} of ${this.size} bytes`,
         {
-          hint: 'The registry lost track of the upload; push again.',
+          hint: 'The file being pushed is shorter than its descriptor says; the bundle may be damaged.',
+          details: { expectedSize: this.size, actualSize: this.pos },
         },
       );
     }
-    const want = Math.min(max, this.size - offset);
-    if (this.iter === undefined || offset < this.pos) this.reopen();
-    // drop what lies before offset
-    while (this.pos + this.pendingBytes <= offset && this.pos + this.pendingBytes < this.size) {
-      this.pos += this.pendingBytes;
-      this.pending = [];
-      this.pendingBytes = 0;
-      await this.pull();
-    }
-    if (offset > this.pos) {
-      // Drop whole buffers before offset, then cut the first one (no copy).
-      let skip = offset - this.pos;
-      while (skip > 0) {
-        const head = this.pending[0] as Buffer;
-        if (head.length <= skip) {
-          this.pending.shift();
-          skip -= head.length;
-        } else {
-          this.pending[0] = head.subarray(skip);
-          skip = 0;
-        }
-      }
-      this.pendingBytes -= offset - this.pos;
-      this.pos = offset;
-    }
-    while (this.pendingBytes < want) await this.pull();
-    const first = this.pending[0] as Buffer;
-    if (first.length >= want) return first.subarray(0, want);
-    // One copy into a chunk of its own (the buffers behind it are released as the upload moves on).
-    const out = Buffer.allocUnsafe(want);
-    let at = 0;
-    for (const b of this.pending) {
-      if (at >= want) break;
-      at += b.copy(out, at, 0, Math.min(b.length, want - at));
-    }
-    return out;
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    return b.length === 0 ? this.next() : b;
   }
 
   private reopen(): void {
@@ -78,31 +96,13 @@ export class ChunkSource {
     this.iter = this.stream[Symbol.asyncIterator]();
     this.opens++;
     this.pos = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
-  private async pull(): Promise<void> {
-    const r = await (this.iter as AsyncIterator<unknown>).next();
-    if (r.done === true) {
-      const have = this.pos + this.pendingBytes;
-      throw new BaleError(
-        'E_SIZE_MISMATCH',
-        `${this.what}: the local source ended after ${have} of ${this.size} bytes`,
-        {
-          hint: 'The file being pushed is shorter than its descriptor says; the bundle may be damaged.',
-          details: { expectedSize: this.size, actualSize: have },
-        },
-      );
-    }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
+    this.head = undefined;
   }
 
   close(): void {
     this.stream?.destroy();
     this.stream = undefined;
     this.iter = undefined;
+    this.head = undefined;
   }
 }

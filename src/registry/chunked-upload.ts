@@ -65,11 +65,14 @@ export async function sendChunks(
   let url = location;
   let offset = start;
   let chunkSize = ctx.settings.chunkSize;
+  const maxChunk = Math.max(chunkSize, ctx.settings.maxChunkSize ?? chunkSize);
   let failures = 0;
+  let acked = 0;
   try {
     while (offset < desc.size) {
-      const chunk = await source.read(offset, chunkSize);
-      const end = offset + chunk.length - 1;
+      const length = Math.min(chunkSize, desc.size - offset);
+      const end = offset + length - 1;
+      const from = offset;
       try {
         const ex = await http.exchange({
           registry: repo.registry,
@@ -77,10 +80,11 @@ export async function sendChunks(
           target: url,
           headers: {
             'content-type': 'application/octet-stream',
-            'content-length': String(chunk.length),
-            'content-range': `${offset}-${end}`,
+            'content-length': String(length),
+            'content-range': `${from}-${end}`,
           },
-          body: chunk,
+          // Called again for a re-sent request (after a 401): the source goes back to `from`.
+          body: () => source.body(from, length),
           scopes: [pushScope(repo.repository)],
           what: ctx.what,
         });
@@ -100,12 +104,15 @@ export async function sendChunks(
         // ECR answers PATCH with 201.
         await http.expect(ex, [202, 201, 204], { registry: repo.registry, method: 'PATCH', what: ctx.what });
         discardBody(ex.res.body);
-        http.stats.bytesUploaded += chunk.length;
+        http.stats.bytesUploaded += length;
         const loc = header(ex.res, 'location');
         if (loc !== undefined) url = new URL(loc, ex.url).toString();
         const next = nextOffsetFromRange(header(ex.res, 'range'));
         offset = next !== undefined && next > 0 && next < end + 1 ? next : end + 1;
         failures = 0;
+        // After two chunks of the first size, each is twice the last (fewer requests for
+        // the registry to book-keep), up to maxChunkSize: a kill loses at most one chunk.
+        if (++acked >= 2) chunkSize = Math.min(maxChunk, chunkSize * 2);
         await onAck?.({ location: url, offset });
       } catch (err) {
         const t = transientReason(err);

@@ -22,7 +22,7 @@ import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
 export { nextLink } from './registry-http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUSES, markTransient, parseRetryAfter } from './retry.js';
 import { Transport } from './transport.js';
-import { blobExistsIn, DEFAULT_UPLOAD, pushBlobTo } from './upload.js';
+import { blobExistsIn, DEFAULT_UPLOAD, pushBlobTo, type UploadSettings } from './upload.js';
 import { UploadSessions } from './upload-session.js';
 
 export interface Repo {
@@ -45,8 +45,12 @@ export interface RegistryClientOptions {
   maxManifestBytes?: number;
   userAgent?: string;
   onRetry?: (e: { url: string; attempt: number; reason: string; delayMs: number }) => void;
-  /** Chunked uploads: chunk size (default 8 MiB) and the size above which blobs go up in chunks (default 256 MiB). */
-  upload?: { chunkSize?: number; monolithicMaxBytes?: number };
+  /**
+   * Chunked uploads: the first chunk (default 8 MiB), the largest chunk it doubles up to
+   * (default 64 MiB; when only chunkSize is given, every chunk is that size), and the size
+   * above which blobs go up in chunks (default: none, one streamed PUT).
+   */
+  upload?: { chunkSize?: number; maxChunkSize?: number; monolithicMaxBytes?: number };
 }
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
@@ -54,7 +58,7 @@ const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 export class RegistryClient {
   private readonly http: RegistryHttp;
   private readonly maxManifestBytes: number;
-  private readonly upload: { chunkSize: number; monolithicMaxBytes: number };
+  private readonly upload: UploadSettings;
   /** Staged, resumable blob uploads completed or cancelled later (upload-session.ts). */
   readonly sessions: UploadSessions;
 
@@ -124,8 +128,13 @@ export class RegistryClient {
     });
     this.http = new RegistryHttp(transport, auth, policy, Math.max(1, options.concurrency ?? 8));
     this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST;
+    const chunkSize = Math.max(1, options.upload?.chunkSize ?? DEFAULT_UPLOAD.chunkSize);
     this.upload = {
-      chunkSize: Math.max(1, options.upload?.chunkSize ?? DEFAULT_UPLOAD.chunkSize),
+      chunkSize,
+      // A chunk size set by the caller is kept for every chunk unless growth is asked for too.
+      maxChunkSize:
+        options.upload?.maxChunkSize ??
+        (options.upload?.chunkSize === undefined ? (DEFAULT_UPLOAD.maxChunkSize ?? chunkSize) : chunkSize),
       monolithicMaxBytes: options.upload?.monolithicMaxBytes ?? DEFAULT_UPLOAD.monolithicMaxBytes,
     };
     this.sessions = new UploadSessions(this.http, this.upload);

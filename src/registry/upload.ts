@@ -26,8 +26,13 @@ import {
 export { appendQuery, nextOffsetFromRange } from './upload-http.js';
 
 export interface UploadSettings {
-  /** Bytes per PATCH in a chunked upload. */
+  /** Bytes of the first PATCH in a chunked upload. */
   chunkSize: number;
+  /**
+   * After two PATCHes of chunkSize, each acknowledged PATCH doubles the next one up to
+   * this size (default: chunkSize, no growth). Fewer, larger PATCHes cost the registry less; a kill loses at most one.
+   */
+  maxChunkSize?: number;
   /** Blobs larger than this go up in chunks. */
   monolithicMaxBytes: number;
 }
@@ -40,6 +45,7 @@ export interface UploadSettings {
  */
 export const DEFAULT_UPLOAD: UploadSettings = {
   chunkSize: 8 * 1024 * 1024,
+  maxChunkSize: 64 * 1024 * 1024,
   monolithicMaxBytes: Number.MAX_SAFE_INTEGER,
 };
 

@@ -1,3 +1,7 @@
+/**
+ * writeVolume (byte-identical volumes, frames and checkpoints, resume, refusals), and
+ * readVolume over what it wrote (the round trip; readVolume alone is in volume-reader.test.ts).
+ */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
+/** The pieces both upload paths share: Locations, Range answers, returned digests. */
 import { describe, expect, it } from 'vitest';
-import { appendQuery, nextOffsetFromRange } from '../../src/registry/upload.js';
+import { appendQuery, nextOffsetFromRange } from '../../src/registry/upload-http.js';
 
 describe('upload URL helpers', () => {
   it('appends the digest without rebuilding the Location', () => {
