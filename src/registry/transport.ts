@@ -9,6 +9,7 @@ import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isLoopbackRegistry, registryEndpoint } from './reference.js';
+import { BaleError } from '../errors.js';
 import { errorCodeOf, isTlsProtocolError } from './http-error.js';
 
 export interface TransportOptions {
@@ -39,6 +40,8 @@ export type Probe = (baseUrl: string, opts: { once: boolean }) => Promise<ProbeR
 export class Transport {
   private readonly agents = new Map<string, Agent>();
   private readonly bases = new Map<string, Promise<ProbeResult>>();
+  /** Set by destroy(): no new connection is opened after an interrupt. */
+  private destroyed = false;
 
   constructor(private readonly options: TransportOptions) {}
 
@@ -62,6 +65,15 @@ export class Transport {
 
   /** One HTTP exchange, no redirects, no retries. Throws undici's transport errors. */
   async send(registry: string, req: RawRequest): Promise<Dispatcher.ResponseData> {
+    if (this.destroyed) {
+      throw new BaleError(
+        'E_INTERRUPTED',
+        `not sending ${req.method} to ${registry}: its connections were closed`,
+        {
+          hint: 'The operation was interrupted; run the same command again to continue.',
+        },
+      );
+    }
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...req.headers };
     return request(req.url, {
       dispatcher: this.agentFor(registry),
@@ -123,6 +135,7 @@ export class Transport {
 
   /** Aborts every request in flight and closes all connections now (after an interrupt). */
   async destroy(): Promise<void> {
+    this.destroyed = true;
     const agents = [...this.agents.values()];
     this.agents.clear();
     await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)));

@@ -93,3 +93,30 @@ describe('Transport.resolve', () => {
     expect(calls).toEqual(['https://registry-1.docker.io']);
   });
 });
+
+describe('Transport.destroy', () => {
+  it('opens no new connection afterwards: a later send is refused with E_INTERRUPTED, nothing sent', async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    const host = `127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+    try {
+      const t = transport(true);
+      const res = await t.send(host, { method: 'GET', url: `http://${host}/v2/` });
+      await res.body.dump();
+      expect(requests).toBe(1);
+      await t.destroy();
+      await expect(t.send(host, { method: 'GET', url: `http://${host}/v2/` })).rejects.toMatchObject({
+        code: 'E_INTERRUPTED',
+      });
+      expect(requests).toBe(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
