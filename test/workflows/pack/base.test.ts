@@ -60,6 +60,7 @@ describe('leaveOut', () => {
       ['2', ['openshift/release']], // needed in both; held in one of them
       ['3', ['elsewhere/repo']], // held only in a repository this bundle does not use
       ['9', ['openshift/release']], // held, but not needed
+      ['4', ['aaa/first', 'team/tool']], // held where it is needed, and elsewhere
     ]);
     const base = leaveOut(record, held, images);
     expect(base.skip).toEqual(
@@ -71,6 +72,7 @@ describe('leaveOut', () => {
       digests: [
         { digest: d('2'), repository: 'openshift/release', size: 200, mountTo: ['team/tool'] },
         { digest: d('3'), repository: 'elsewhere/repo', size: 300, mountTo: ['team/tool'] },
+        { digest: d('4'), repository: 'team/tool', size: 400 },
       ],
     });
   });
