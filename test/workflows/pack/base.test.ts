@@ -64,9 +64,14 @@ describe('leaveOut', () => {
     ]);
     const base = leaveOut(record, held, images);
     expect(base.skip).toEqual(
-      new Set([`openshift/release@${d('2')}`, `team/tool@${d('2')}`, `team/tool@${d('3')}`]),
+      new Set([
+        `openshift/release@${d('2')}`,
+        `team/tool@${d('2')}`,
+        `team/tool@${d('3')}`,
+        `team/tool@${d('4')}`,
+      ]),
     );
-    expect(base.bytes).toBe(200 + 300);
+    expect(base.bytes).toBe(200 + 300 + 400);
     expect(base.record).toEqual({
       ...record,
       digests: [
