@@ -120,10 +120,13 @@ describe('collectFromSources', () => {
       idmsFiles: [await idms('n.yaml', `${original.host}/ocp`, [`${empty.host}/ocp`])],
     });
     const ref = parseReference(`${original.host}/ocp/app@${image.manifest.digest}`);
-    const err = await collectFromSources(ctxWith(sources), ref).catch((e: unknown) => e as Error);
+    const err = await collectFromSources(ctxWith(sources), ref).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toMatchObject({ code: 'E_NO_SOURCE' });
-    expect(err.message).toContain(empty.host);
-    expect(err.message).toContain(original.host);
+    expect(err?.message).toContain(empty.host);
+    expect(err?.message).toContain(original.host);
   });
 
   it('no rule: the host’s own error, its hint extended by the mirror options', async () => {
