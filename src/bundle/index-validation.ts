@@ -5,15 +5,8 @@
  */
 import { validateBase } from './base-schema.js';
 import { isDigest } from '../digest.js';
-import {
-  entryPathProblem,
-  isHex64,
-  isRepository,
-  isTag,
-  linkProblem,
-  parseV2Path,
-  partPath,
-} from './entry-path.js';
+import { entryPathProblem, isRepository, isTag, linkProblem, parseV2Path, partPath } from './entry-path.js';
+import { checker, isObj, type Checker, type Obj } from './index-checker.js';
 import { BUNDLE_SCHEMA, BUNDLE_SCHEMA_V1, type BundleIndex } from './index-schema.js';
 import { sigstoreListProblems } from './sigstore-index.js';
 
@@ -60,63 +53,7 @@ export const INDEX_KEYS = {
   part: ['volume', 'path', 'offset', 'size', 'sha256'],
 } as const;
 
-type Obj = Record<string, unknown>;
 type EntryInfo = { type: unknown; volume?: string; order: number; sha256?: unknown };
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The typed field checks, each recording what is wrong where. */
-function checker(problems: string[]) {
-  const bad = (where: string, what: string): void => {
-    problems.push(`${where} ${what}`);
-  };
-  const obj = (v: unknown, where: string, keys: readonly string[]): Obj | undefined => {
-    if (!isObj(v)) {
-      bad(where, 'is not an object');
-      return undefined;
-    }
-    for (const k of Object.keys(v)) if (!keys.includes(k)) bad(where, `has unknown field "${k}"`);
-    return v;
-  };
-  const str = (o: Obj, k: string, where: string, optional = false): string | undefined => {
-    const v = o[k];
-    if (v === undefined && optional) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > 4096) {
-      bad(`${where}.${k}`, 'must be a non-empty string');
-      return undefined;
-    }
-    return v;
-  };
-  const int = (o: Obj, k: string, where: string): number | undefined => {
-    const v = o[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      bad(`${where}.${k}`, 'must be a non-negative integer');
-      return undefined;
-    }
-    return v;
-  };
-  const digest = (o: Obj, k: string, where: string, optional = false): void => {
-    if (o[k] === undefined && optional) return;
-    if (!isDigest(o[k])) bad(`${where}.${k}`, 'must be a sha256:<64 hex> digest');
-  };
-  const hex = (o: Obj, k: string, where: string): void => {
-    if (!isHex64(o[k])) bad(`${where}.${k}`, 'must be 64 lowercase hex characters');
-  };
-  const arr = (o: Obj, k: string, where: string, optional = false): unknown[] => {
-    const v = o[k];
-    if (v === undefined && optional) return [];
-    if (!Array.isArray(v)) {
-      bad(`${where}.${k}`, 'must be an array');
-      return [];
-    }
-    return v;
-  };
-  const repo = (o: Obj, k: string, where: string): void => {
-    if (!isRepository(o[k])) bad(`${where}.${k}`, 'must be a repository path (lowercase components)');
-  };
-  return { bad, obj, str, int, digest, hex, arr, repo };
-}
-type Checker = ReturnType<typeof checker>;
 
 /** Every way `value` fails to be a consistent bundle index. A v1 index comes back as v2 (`releases`). */
 export function validateIndex(value: unknown): { index?: BundleIndex; problems: string[] } {
@@ -142,6 +79,47 @@ export function validateIndex(value: unknown): { index?: BundleIndex; problems: 
 
 /** volumes and entries: names, sizes, parts, links; returns each entry path's record. */
 function checkVolumesAndEntries(c: Checker, top: Obj): Map<string, EntryInfo> {
+  const { volumes, volumeNames } = checkVolumes(c, top);
+  const state: EntriesState = {
+    c,
+    volumeNames,
+    paths: new Map(),
+    links: [],
+    counts: new Map(),
+    order: 0,
+  };
+  c.arr(top, 'entries', 'bundle.json').forEach((e, i) => checkEntry(state, e, `entries[${i}]`));
+  checkManifestLinks(state);
+  // No entry may be a folder of another.
+  for (const p of state.paths.keys()) {
+    const segs = p.split('/');
+    for (let k = 1; k < segs.length; k++) {
+      const prefix = segs.slice(0, k).join('/');
+      if (state.paths.has(prefix)) c.bad(`entry ${prefix}`, `is also a folder of ${p}`);
+    }
+  }
+  volumes.forEach((v, i) => {
+    if (!isObj(v) || typeof v.name !== 'string' || typeof v.entries !== 'number') return;
+    const n = state.counts.get(v.name) ?? 0;
+    if (v.entries !== n) c.bad(`volumes[${i}].entries`, `is ${v.entries} but ${n} entries are in ${v.name}`);
+  });
+  return state.paths;
+}
+
+/** What the entry checks build up: each path's record, the links, entries per volume. */
+interface EntriesState {
+  c: Checker;
+  /** Volume name → its position in `volumes`. */
+  volumeNames: Map<string, number>;
+  paths: Map<string, EntryInfo>;
+  links: { where: string; path: string; target: string; volume?: string; order: number }[];
+  counts: Map<string, number>;
+  /** Position of the next entry or part in the order the volumes hold them. */
+  order: number;
+}
+
+/** Each volume's fields, name (numbered in order) and size; returns the list and the names' positions. */
+function checkVolumes(c: Checker, top: Obj): { volumes: unknown[]; volumeNames: Map<string, number> } {
   const { bad, obj, str, int, hex, arr } = c;
   const volumeSize = int(top, 'volumeSize', 'bundle.json');
   const volumeNames = new Map<string, number>();
@@ -164,119 +142,116 @@ function checkVolumesAndEntries(c: Checker, top: Obj): Map<string, EntryInfo> {
       bad(`${w}.size`, `is larger than volumeSize ${volumeSize}`);
     }
   });
-  const counts = new Map<string, number>();
-  const countIn = (vol: string): void => {
-    counts.set(vol, (counts.get(vol) ?? 0) + 1);
-  };
-  const checkVolume = (v: unknown, where: string): v is string => {
-    if (typeof v !== 'string' || !volumeNames.has(v)) {
-      bad(where, `names a volume not listed in volumes: ${JSON.stringify(v)}`);
-      return false;
-    }
-    return true;
-  };
+  return { volumes, volumeNames };
+}
 
-  const paths = new Map<string, EntryInfo>();
-  const links: { where: string; path: string; target: string; volume?: string; order: number }[] = [];
-  let order = 0;
-  arr(top, 'entries', 'bundle.json').forEach((e, i) => {
-    const w = `entries[${i}]`;
-    const o = obj(e, w, INDEX_KEYS.entry);
-    if (!o) return;
-    const path = o.path;
-    const pathBad = entryPathProblem(path);
-    if (pathBad !== undefined || typeof path !== 'string') {
-      bad(`${w}.path`, pathBad ?? 'is invalid');
-      return;
-    }
-    const at = `${w} (${path})`;
-    if (paths.has(path)) bad(at, 'is listed more than once');
-    const type = o.type;
-    const size = int(o, 'size', at);
-    const v2 = parseV2Path(path);
-    if (v2?.part !== undefined) bad(`${at}.path`, 'must not end in .part-NNN (parts are listed under parts)');
-    const vol = o.volume;
-    if (type !== 'file' && type !== 'symlink' && type !== 'hardlink') {
-      bad(`${at}.type`, 'must be file, symlink or hardlink');
-      return;
-    }
-    if (type === 'file') {
-      hex(o, 'sha256', at);
-      if (o.linkTarget !== undefined) bad(at, 'is a file but has a linkTarget');
-      if (v2?.kind === 'blobs' && o.sha256 !== v2.name.slice(7))
-        bad(`${at}.sha256`, 'differs from the digest in the blob path');
-      if (v2?.kind === 'manifests') bad(at, 'a manifest under v2/ must be a hard link or a tag symlink');
-    } else {
-      if (o.sha256 !== undefined) bad(at, 'is a link but has a sha256');
-      if (size !== undefined && size !== 0) bad(`${at}.size`, 'must be 0 for a link');
-      const lp = linkProblem(type, path, o.linkTarget);
-      if (lp !== undefined) bad(at, lp);
-      else links.push({ where: at, path, target: o.linkTarget as string, volume: vol as string, order });
-      if (o.parts !== undefined) bad(at, 'is a link but has parts');
-    }
-    if (o.parts !== undefined) {
-      if (vol !== undefined) bad(at, 'has both volume and parts');
-      const parts = arr(o, 'parts', at);
-      if (parts.length < 2) bad(`${at}.parts`, 'must list at least two parts');
-      let offset = 0;
-      let lastVol = -1;
-      parts.forEach((p, j) => {
-        const pw = `${at}.parts[${j}]`;
-        const po = obj(p, pw, INDEX_KEYS.part);
-        if (!po) return;
-        const pOffset = int(po, 'offset', pw);
-        const pSize = int(po, 'size', pw);
-        hex(po, 'sha256', pw);
-        if (po.path !== partPath(path, j + 1)) bad(`${pw}.path`, `must be ${partPath(path, j + 1)}`);
-        else if (paths.has(po.path)) bad(pw, 'path is listed more than once');
-        if (checkVolume(po.volume, `${pw}.volume`)) {
-          const vi = volumeNames.get(po.volume) ?? -1;
-          if (lastVol >= 0 && vi !== lastVol + 1)
-            bad(`${pw}.volume`, 'must be the volume after the previous part');
-          lastVol = vi;
-          countIn(po.volume);
-          if (typeof po.path === 'string')
-            paths.set(po.path, { type: 'part', volume: po.volume, order: order++ });
-        }
-        if (pOffset !== undefined && pOffset !== offset) bad(`${pw}.offset`, `must be ${offset}`);
-        if (pSize !== undefined) offset += pSize;
-        if (pSize === 0) bad(`${pw}.size`, 'must not be 0');
+/** A `volume` field naming a listed volume (counted there), or a problem. */
+function inVolume(state: EntriesState, v: unknown, where: string): v is string {
+  if (typeof v !== 'string' || !state.volumeNames.has(v)) {
+    state.c.bad(where, `names a volume not listed in volumes: ${JSON.stringify(v)}`);
+    return false;
+  }
+  state.counts.set(v, (state.counts.get(v) ?? 0) + 1);
+  return true;
+}
+
+/** One entry: path, type, size, digest or link, and where it is (a volume or parts). */
+function checkEntry(state: EntriesState, e: unknown, w: string): void {
+  const { bad, obj, int, hex } = state.c;
+  const o = obj(e, w, INDEX_KEYS.entry);
+  if (!o) return;
+  const path = o.path;
+  const pathBad = entryPathProblem(path);
+  if (pathBad !== undefined || typeof path !== 'string') {
+    bad(`${w}.path`, pathBad ?? 'is invalid');
+    return;
+  }
+  const at = `${w} (${path})`;
+  if (state.paths.has(path)) bad(at, 'is listed more than once');
+  const type = o.type;
+  const size = int(o, 'size', at);
+  const v2 = parseV2Path(path);
+  if (v2?.part !== undefined) bad(`${at}.path`, 'must not end in .part-NNN (parts are listed under parts)');
+  const vol = o.volume;
+  if (type !== 'file' && type !== 'symlink' && type !== 'hardlink') {
+    bad(`${at}.type`, 'must be file, symlink or hardlink');
+    return;
+  }
+  if (type === 'file') {
+    hex(o, 'sha256', at);
+    if (o.linkTarget !== undefined) bad(at, 'is a file but has a linkTarget');
+    if (v2?.kind === 'blobs' && o.sha256 !== v2.name.slice(7))
+      bad(`${at}.sha256`, 'differs from the digest in the blob path');
+    if (v2?.kind === 'manifests') bad(at, 'a manifest under v2/ must be a hard link or a tag symlink');
+  } else {
+    if (o.sha256 !== undefined) bad(at, 'is a link but has a sha256');
+    if (size !== undefined && size !== 0) bad(`${at}.size`, 'must be 0 for a link');
+    const lp = linkProblem(type, path, o.linkTarget);
+    if (lp !== undefined) bad(at, lp);
+    else
+      state.links.push({
+        where: at,
+        path,
+        target: o.linkTarget as string,
+        volume: vol as string,
+        order: state.order,
       });
-      if (size !== undefined && offset !== size) bad(`${at}.parts`, `sizes add up to ${offset}, not ${size}`);
-      paths.set(path, { type, order: order++, sha256: o.sha256 });
-    } else {
-      if (checkVolume(vol, `${at}.volume`)) countIn(vol);
-      paths.set(path, {
-        type,
-        ...(typeof vol === 'string' ? { volume: vol } : {}),
-        order: order++,
-        sha256: o.sha256,
-      });
+    if (o.parts !== undefined) bad(at, 'is a link but has parts');
+  }
+  if (o.parts !== undefined) {
+    if (vol !== undefined) bad(at, 'has both volume and parts');
+    checkParts(state, o, path, at, size);
+    state.paths.set(path, { type, order: state.order++, sha256: o.sha256 });
+  } else {
+    inVolume(state, vol, `${at}.volume`);
+    const volume = typeof vol === 'string' ? { volume: vol } : {};
+    state.paths.set(path, { type, ...volume, order: state.order++, sha256: o.sha256 });
+  }
+}
+
+/** The parts of a split entry: paths, consecutive volumes, offsets adding up to its size. */
+function checkParts(state: EntriesState, o: Obj, path: string, at: string, size: number | undefined): void {
+  const { bad, obj, int, hex, arr } = state.c;
+  const parts = arr(o, 'parts', at);
+  if (parts.length < 2) bad(`${at}.parts`, 'must list at least two parts');
+  let offset = 0;
+  let lastVol = -1;
+  parts.forEach((p, j) => {
+    const pw = `${at}.parts[${j}]`;
+    const po = obj(p, pw, INDEX_KEYS.part);
+    if (!po) return;
+    const pOffset = int(po, 'offset', pw);
+    const pSize = int(po, 'size', pw);
+    hex(po, 'sha256', pw);
+    if (po.path !== partPath(path, j + 1)) bad(`${pw}.path`, `must be ${partPath(path, j + 1)}`);
+    else if (state.paths.has(po.path)) bad(pw, 'path is listed more than once');
+    if (inVolume(state, po.volume, `${pw}.volume`)) {
+      const vi = state.volumeNames.get(po.volume) ?? -1;
+      if (lastVol >= 0 && vi !== lastVol + 1)
+        bad(`${pw}.volume`, 'must be the volume after the previous part');
+      lastVol = vi;
+      if (typeof po.path === 'string')
+        state.paths.set(po.path, { type: 'part', volume: po.volume, order: state.order++ });
     }
+    if (pOffset !== undefined && pOffset !== offset) bad(`${pw}.offset`, `must be ${offset}`);
+    if (pSize !== undefined) offset += pSize;
+    if (pSize === 0) bad(`${pw}.size`, 'must not be 0');
   });
-  for (const l of links) {
+  if (size !== undefined && offset !== size) bad(`${at}.parts`, `sizes add up to ${offset}, not ${size}`);
+}
+
+/** A manifest hard link points to a file entry earlier in the same volume. */
+function checkManifestLinks(state: EntriesState): void {
+  for (const l of state.links) {
     if (!l.path.includes('/manifests/sha256:')) continue;
-    const t = paths.get(l.target);
+    const t = state.paths.get(l.target);
     if (t === undefined || t.type !== 'file')
-      bad(l.where, `hard link target ${l.target} is not a file entry`);
+      state.c.bad(l.where, `hard link target ${l.target} is not a file entry`);
     else if (t.volume === undefined || t.volume !== l.volume)
-      bad(l.where, `hard link target ${l.target} is not in the same volume`);
-    else if (t.order > l.order) bad(l.where, `hard link target ${l.target} must come before the link`);
+      state.c.bad(l.where, `hard link target ${l.target} is not in the same volume`);
+    else if (t.order > l.order)
+      state.c.bad(l.where, `hard link target ${l.target} must come before the link`);
   }
-  // No entry may be a folder of another.
-  for (const p of paths.keys()) {
-    const segs = p.split('/');
-    for (let k = 1; k < segs.length; k++) {
-      const prefix = segs.slice(0, k).join('/');
-      if (paths.has(prefix)) bad(`entry ${prefix}`, `is also a folder of ${p}`);
-    }
-  }
-  volumes.forEach((v, i) => {
-    if (!isObj(v) || typeof v.name !== 'string' || typeof v.entries !== 'number') return;
-    const n = counts.get(v.name) ?? 0;
-    if (v.entries !== n) bad(`volumes[${i}].entries`, `is ${v.entries} but ${n} entries are in ${v.name}`);
-  });
-  return paths;
 }
 
 /** `releases` (v2) or `release` (v1): each well-formed, no digest or tag twice. */

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { BaleError, isBaleError, messageOf } from '../errors.js';
-import { entryPathProblem, linkProblem } from './entry-path.js';
+import { entryPathProblem } from './entry-path.js';
 import type { BundleEntryType } from './index-schema.js';
 import { tarEntryBytes } from './plan.js';
 import type { Problem } from './problem.js';
 import { StrictTarScanner } from './tar-strict.js';
+import { checkEntryContent, type EntryContentContext, type TarEntry } from './volume-entry-content.js';
+import { digestOf, entryHeaderProblem, type EntryCheckState } from './volume-entry-check.js';
+import { feedVolume, type VolumeFeed } from './volume-feed.js';
 import { zstdDecompress } from './zstd-decompress.js';
 
 /** What the index says one volume entry (a whole entry or a part) is. */
@@ -56,13 +58,24 @@ export interface ReadVolumeResult {
   aborted: boolean;
 }
 
-const HANDLED_TYPES = new Set(['file', 'symlink', 'link']);
-
 /** Largest decompressed size a volume holding `expected` can have. */
 export function maxVolumeBytes(expected: readonly ExpectedEntry[]): number {
   let n = 1024 + 64 * 1024;
   for (const e of expected) n += tarEntryBytes(e.path, e.size, e.linkTarget);
   return n;
+}
+
+/** One volume read in progress: what the entry loop and the end of the read share. */
+interface VolumeRead {
+  volume: string;
+  opts: ReadVolumeOptions;
+  report: (problem: Omit<Problem, 'volume'>) => void;
+  checks: EntryCheckState & { seen: Set<string>; seenFiles: Set<string> };
+  content: EntryContentContext;
+  /** Errors the caller's onEntry threw (rethrown as they are, never reported). */
+  handlerErrors: WeakSet<object>;
+  callHandler: (e: ExpectedEntry, content: Readable | undefined) => Promise<void>;
+  result: ReadVolumeResult;
 }
 
 /**
@@ -71,62 +84,43 @@ export function maxVolumeBytes(expected: readonly ExpectedEntry[]): number {
  * index for this volume, no duplicates, size and sha256. Nothing is written to disk.
  * Reading stops at the first entry larger than the index says (never reading its body)
  * and when the decompressed stream passes `maxOutput`.
+ *
+ * The steps: start feeding the decompressed bytes to the tar parser (volume-feed.ts),
+ * check each entry's header (volume-entry-check.ts) and content (volume-entry-content.ts),
+ * then settle how the read ended (a feed error, entries the index lists but the volume
+ * lacks).
  */
 export async function readVolume(
   source: AsyncIterable<Buffer | Uint8Array>,
   opts: ReadVolumeOptions,
 ): Promise<ReadVolumeResult> {
+  const read = startRead(opts);
+  const extract = tar.extract();
+  const input = zstdDecompress(source, {
+    maxOutput: opts.maxOutput ?? maxVolumeBytes(opts.expected),
+    what: read.volume,
+    volume: read.volume,
+  });
+  const feed = feedVolume(input, new StrictTarScanner(read.volume), extract);
+  const iterator = extract[Symbol.asyncIterator]();
+  try {
+    await readEntries(iterator, read);
+  } catch (err) {
+    read.result.aborted = true;
+    await iterator.return?.().catch(() => undefined);
+    await feed.done;
+    return failedRead(err, feed, read);
+  }
+  if (read.result.aborted) await iterator.return?.().catch(() => undefined);
+  await feed.done;
+  return finishRead(feed, read);
+}
+
+function startRead(opts: ReadVolumeOptions): VolumeRead {
   const volume = opts.volume;
   const expected = new Map<string, ExpectedEntry>();
   for (const e of opts.expected) expected.set(e.path, e);
-  const report = (p: Omit<Problem, 'volume'>): void => {
-    const problem: Problem = { ...p, volume };
-    if (opts.onProblem) {
-      opts.onProblem(problem);
-      return;
-    }
-    const details: Record<string, unknown> = { volume };
-    if (p.entry !== undefined) details.entry = p.entry;
-    if (p.digest !== undefined) details.digest = p.digest;
-    throw new BaleError(p.code, p.message, {
-      details,
-      hint: hintFor(p.code),
-    });
-  };
-
-  const extract = tar.extract();
-  let feedError: unknown;
-  const input = zstdDecompress(source, {
-    maxOutput: opts.maxOutput ?? maxVolumeBytes(opts.expected),
-    what: volume,
-    volume,
-  });
-  const strict = new StrictTarScanner(volume);
-  const feeding = (async () => {
-    try {
-      for await (const chunk of input) {
-        strict.push(chunk);
-        if (!extract.write(chunk)) {
-          await new Promise<void>((resolve, reject) => {
-            if (extract.destroyed) return reject(new Error('extract closed')); // its 'close' is gone
-            const onClose = (): void => reject(new Error('extract closed'));
-            extract.once('drain', () => {
-              extract.off('close', onClose);
-              resolve();
-            });
-            extract.once('close', onClose);
-          });
-        }
-      }
-      extract.end(undefined);
-    } catch (err) {
-      if (!extract.destroyed) {
-        feedError = err;
-        extract.destroy(err instanceof Error ? err : new Error(messageOf(err)));
-      }
-    }
-  })();
-
+  const report = problemReporter(volume, opts.onProblem);
   const handlerErrors = new WeakSet<object>();
   const callHandler = async (e: ExpectedEntry, content: Readable | undefined): Promise<void> => {
     try {
@@ -136,165 +130,111 @@ export async function readVolume(
       throw err;
     }
   };
-  const seen = new Set<string>();
-  const seenFiles = new Set<string>();
-  const result: ReadVolumeResult = { entries: 0, verified: 0, aborted: false };
-  const iterator = extract[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) break;
-      const stream = next.value;
-      const h = stream.header;
-      const name = h.name;
-      result.entries++;
-      const pathBad = entryPathProblem(name);
-      const type = h.type as string;
-      const problem = ((): (Omit<Problem, 'volume'> & { fatal?: boolean }) | undefined => {
-        if (pathBad !== undefined) {
-          return {
-            code: 'E_BUNDLE_HOSTILE',
-            entry: name,
-            message: `${volume}: entry ${JSON.stringify(name)} ${pathBad}`,
-          };
-        }
-        if (!HANDLED_TYPES.has(type)) {
-          return {
-            code: 'E_BUNDLE_HOSTILE',
-            entry: name,
-            message: `${volume}: entry ${name} is a ${type}, not a file or link`,
-          };
-        }
-        if (type === 'file' && (h.mode & 0o7000) !== 0) {
-          return {
-            code: 'E_BUNDLE_HOSTILE',
-            entry: name,
-            message: `${volume}: entry ${name} has mode ${h.mode.toString(8)} (setuid/setgid/sticky)`,
-          };
-        }
-        if (type !== 'file') {
-          const kind = type === 'link' ? 'hardlink' : 'symlink';
-          const bad = linkProblem(kind, name, h.linkname);
-          if (bad !== undefined)
-            return { code: 'E_BUNDLE_HOSTILE', entry: name, message: `${volume}: entry ${name}: ${bad}` };
-          if (kind === 'hardlink' && !seenFiles.has(h.linkname)) {
-            return {
-              code: 'E_BUNDLE_HOSTILE',
-              entry: name,
-              message: `${volume}: hard link ${name} points to ${h.linkname}, which is not earlier in this volume`,
-            };
-          }
-        }
-        if (seen.has(name)) {
-          return {
-            code: 'E_BUNDLE_INVALID',
-            entry: name,
-            message: `${volume}: entry ${name} appears more than once`,
-          };
-        }
-        const exp = expected.get(name);
-        if (exp === undefined) {
-          const other = opts.locate?.(name);
-          return {
-            code: 'E_BUNDLE_INVALID',
-            entry: name,
-            message:
-              other === undefined
-                ? `${volume}: entry ${name} is not in bundle.json`
-                : `${volume}: entry ${name} belongs in ${other} according to bundle.json`,
-          };
-        }
-        const indexType = exp.type === 'hardlink' ? 'link' : exp.type;
-        if (indexType !== type) {
-          return {
-            code: 'E_BUNDLE_INVALID',
-            entry: name,
-            message: `${volume}: entry ${name} is a ${type}, bundle.json says ${exp.type}`,
-          };
-        }
-        if (type !== 'file' && h.linkname !== exp.linkTarget) {
-          return {
-            code: 'E_BUNDLE_INVALID',
-            entry: name,
-            message: `${volume}: link ${name} points to ${h.linkname}, bundle.json says ${exp.linkTarget}`,
-          };
-        }
-        if (type === 'file' && h.size > exp.size) {
-          return {
-            code: 'E_SIZE_MISMATCH',
-            entry: name,
-            fatal: true,
-            ...digestOf(exp),
-            message: `${volume}: entry ${name} is ${h.size} bytes, bundle.json says ${exp.size}; stopped reading this volume`,
-          };
-        }
-        if (type === 'file' && h.size < exp.size) {
-          return {
-            code: 'E_SIZE_MISMATCH',
-            entry: name,
-            ...digestOf(exp),
-            message: `${volume}: entry ${name} is ${h.size} bytes, bundle.json says ${exp.size}`,
-          };
-        }
-        return undefined;
-      })();
+  return {
+    volume,
+    opts,
+    report,
+    checks: { volume, expected, seen: new Set(), seenFiles: new Set(), locate: opts.locate },
+    content: {
+      volume,
+      checkDigests: opts.checkDigests !== false,
+      ...(opts.onEntry ? { handle: callHandler } : {}),
+      report,
+    },
+    handlerErrors,
+    callHandler,
+    result: { entries: 0, verified: 0, aborted: false },
+  };
+}
 
-      if (pathBad === undefined) seen.add(name);
-      if (problem !== undefined) {
-        const { fatal, ...p } = problem;
-        report(p);
-        if (fatal) {
-          result.aborted = true;
-          break;
-        }
-        await drain(stream);
-        continue;
+/** Without onProblem, the first problem is thrown as a BaleError with a hint. */
+function problemReporter(
+  volume: string,
+  onProblem: ((problem: Problem) => void) | undefined,
+): (p: Omit<Problem, 'volume'>) => void {
+  return (p) => {
+    if (onProblem) {
+      onProblem({ ...p, volume });
+      return;
+    }
+    const details: Record<string, unknown> = { volume };
+    if (p.entry !== undefined) details.entry = p.entry;
+    if (p.digest !== undefined) details.digest = p.digest;
+    throw new BaleError(p.code, p.message, { details, hint: hintFor(p.code) });
+  };
+}
+
+/** The entry loop: each header checked, then its content; stops at a fatal problem. */
+async function readEntries(iterator: AsyncIterator<TarEntry>, read: VolumeRead): Promise<void> {
+  const { checks, result } = read;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return;
+    const stream = next.value;
+    const h = stream.header;
+    result.entries++;
+    const problem = entryHeaderProblem(h, checks);
+    if (entryPathProblem(h.name) === undefined) checks.seen.add(h.name);
+    if (problem !== undefined) {
+      const { fatal, ...p } = problem;
+      read.report(p);
+      if (fatal) {
+        result.aborted = true;
+        return;
       }
-      const exp = expected.get(name) as ExpectedEntry;
-      if (type !== 'file') {
-        await drain(stream);
-        await callHandler(exp, undefined);
-        result.verified++;
-        continue;
-      }
-      seenFiles.add(name);
-      const ok = await checkContent(stream, exp);
-      if (ok) result.verified++;
+      await drain(stream);
+      continue;
     }
-  } catch (err) {
-    result.aborted = true;
-    await iterator.return?.().catch(() => undefined);
-    await feeding;
-    if (typeof err === 'object' && err !== null && handlerErrors.has(err)) throw err;
-    if (feedError !== undefined) {
-      report({
-        code: isBaleError(feedError) ? feedError.code : 'E_BUNDLE_CORRUPT',
-        message: isBaleError(feedError) ? feedError.message : `${volume}: ${messageOf(feedError)}`,
-      });
-      return result;
+    const exp = checks.expected.get(h.name) as ExpectedEntry;
+    if (h.type !== 'file') {
+      await drain(stream);
+      await read.callHandler(exp, undefined);
+      result.verified++;
+      continue;
     }
-    if (!isBaleError(err)) {
-      report({ code: 'E_BUNDLE_CORRUPT', message: `${volume}: not a valid tar stream (${messageOf(err)})` });
-      return result;
-    }
-    throw err;
+    checks.seenFiles.add(h.name);
+    if (await checkEntryContent(stream, exp, read.content)) result.verified++;
   }
-  if (result.aborted) {
-    await iterator.return?.().catch(() => undefined);
+}
+
+/** The entry loop threw: the handler's own error, a feed error, or a broken tar stream. */
+function failedRead(err: unknown, feed: VolumeFeed, read: VolumeRead): ReadVolumeResult {
+  const { volume, result } = read;
+  if (typeof err === 'object' && err !== null && read.handlerErrors.has(err)) throw err;
+  const feedError = feed.error();
+  if (feedError !== undefined) {
+    read.report({
+      code: isBaleError(feedError) ? feedError.code : 'E_BUNDLE_CORRUPT',
+      message: isBaleError(feedError) ? feedError.message : `${volume}: ${messageOf(feedError)}`,
+    });
+    return result;
   }
-  await feeding;
+  if (!isBaleError(err)) {
+    read.report({
+      code: 'E_BUNDLE_CORRUPT',
+      message: `${volume}: not a valid tar stream (${messageOf(err)})`,
+    });
+    return result;
+  }
+  throw err;
+}
+
+/** The entry loop ended: a late feed error, or entries the index lists that never came. */
+function finishRead(feed: VolumeFeed, read: VolumeRead): ReadVolumeResult {
+  const { volume, result } = read;
+  const feedError = feed.error();
   if (feedError !== undefined && !result.aborted) {
     result.aborted = true;
-    report({
+    read.report({
       code: isBaleError(feedError) ? feedError.code : 'E_BUNDLE_CORRUPT',
       message: messageOf(feedError),
     });
     return result;
   }
   if (!result.aborted) {
-    for (const e of opts.expected) {
-      if (!seen.has(e.path)) {
-        report({
+    for (const e of read.opts.expected) {
+      if (!read.checks.seen.has(e.path)) {
+        read.report({
           code: 'E_BUNDLE_INCOMPLETE',
           entry: e.path,
           ...digestOf(e),
@@ -304,84 +244,6 @@ export async function readVolume(
     }
   }
   return result;
-
-  async function checkContent(
-    stream: tar.Extract extends AsyncIterable<infer S> ? S : never,
-    exp: ExpectedEntry,
-  ): Promise<boolean> {
-    const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const hash = opts.checkDigests === false ? undefined : createHash('sha256');
-    let bytes = 0;
-    let ended = false;
-    let failure: BaleError | undefined;
-    const pull = async (): Promise<Buffer | undefined> => {
-      const r = await it.next();
-      if (r.done) {
-        ended = true;
-        return undefined;
-      }
-      bytes += r.value.length;
-      hash?.update(r.value);
-      return r.value;
-    };
-    const finish = (): BaleError | undefined => {
-      if (bytes !== exp.size) {
-        return new BaleError(
-          'E_SIZE_MISMATCH',
-          `${volume}: entry ${exp.path} is ${bytes} bytes, bundle.json says ${exp.size}`,
-        );
-      }
-      const actual = hash?.digest('hex');
-      if (exp.sha256 !== undefined && actual !== undefined && actual !== exp.sha256) {
-        return new BaleError(
-          'E_DIGEST_MISMATCH',
-          `${volume}: entry ${exp.path} has sha256 ${actual}, bundle.json says ${exp.sha256}`,
-          {
-            details: {
-              volume,
-              entry: exp.path,
-              expectedDigest: `sha256:${exp.sha256}`,
-              actualDigest: `sha256:${actual}`,
-            },
-          },
-        );
-      }
-      return undefined;
-    };
-    if (opts.onEntry) {
-      const verified = async function* (): AsyncGenerator<Buffer> {
-        for (;;) {
-          const chunk = await pull();
-          if (chunk === undefined) break;
-          yield chunk;
-        }
-        failure = finish();
-        if (failure) throw failure;
-      };
-      try {
-        await callHandler(exp, Readable.from(verified(), { objectMode: false }));
-      } catch (err) {
-        if (failure === undefined) throw err;
-      }
-    }
-    if (!ended) {
-      while ((await pull()) !== undefined) {
-        // read the rest so the hash covers all of it
-      }
-      failure = finish();
-    } else if (!opts.onEntry) {
-      failure = finish();
-    }
-    if (failure !== undefined) {
-      report({ code: failure.code, entry: exp.path, ...digestOf(exp), message: failure.message });
-      return false;
-    }
-    return true;
-  }
-}
-
-function digestOf(e: ExpectedEntry): { digest?: string } {
-  return e.sha256 === undefined ? {} : { digest: `sha256:${e.sha256}` };
 }
 
 async function drain(stream: AsyncIterable<unknown>): Promise<void> {

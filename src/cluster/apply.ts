@@ -168,19 +168,59 @@ function reasonOf(err: unknown): string {
   return messageOf(err);
 }
 
+/** What applying each object shares: the API, the caller's choices, the retrying call. */
+interface Applier {
+  api: ObjectApi;
+  secrets: readonly string[];
+  fieldManager: string;
+  dryRun: 'All' | undefined;
+  overwrite: boolean;
+  /** One API call, retried on transient failures. */
+  call: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Applies each object in turn (discover its kind, read, create or compare, replace
+ * under `overwrite`), reporting each result as soon as it is known.
+ */
 export async function applyObjects(
   objects: readonly KubeObject[],
   opts: ApplyOptions,
 ): Promise<ApplyResult[]> {
-  const api = ObjectApi.make(opts.kubeConfig);
   const secrets = secretsOf(opts.kubeConfig);
-  const fieldManager = opts.fieldManager ?? 'bale';
-  const attempts = Math.max(1, opts.retry?.attempts ?? 3);
-  const baseDelayMs = opts.retry?.baseDelayMs ?? 250;
-  const dryRun = opts.dryRun ? 'All' : undefined;
+  const ctx: Applier = {
+    api: ObjectApi.make(opts.kubeConfig),
+    secrets,
+    fieldManager: opts.fieldManager ?? 'bale',
+    dryRun: opts.dryRun ? 'All' : undefined,
+    overwrite: opts.overwrite,
+    call: retrying(Math.max(1, opts.retry?.attempts ?? 3), opts.retry?.baseDelayMs ?? 250),
+  };
+  const results: ApplyResult[] = [];
+  for (const obj of objects) {
+    let r: ApplyResult;
+    try {
+      r = await applyOne(ctx, obj);
+    } catch (err) {
+      // Anything unforeseen still becomes this object's result, not the end of the run.
+      r = {
+        ...baseResult(obj),
+        message: redact(
+          `cannot apply ${describeObject({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name })}: ${messageOf(err)}`,
+          secrets,
+        ),
+      };
+    }
+    if (r.message !== undefined) r.message = redact(r.message, secrets);
+    results.push(r);
+    opts.onResult?.(r);
+  }
+  return results;
+}
 
-  /** One API call, retried on transient failures. */
-  async function call<T>(fn: () => Promise<T>): Promise<T> {
+/** An API call runner that retries 408/429/5xx and connection failures with backoff. */
+function retrying(attempts: number, baseDelayMs: number): Applier['call'] {
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
@@ -194,136 +234,133 @@ export async function applyObjects(
         await sleep(baseDelayMs * 2 ** (attempt - 1));
       }
     }
+  };
+}
+
+/** The result naming `obj` as given, before anything is known (action `error`). */
+function baseResult(obj: KubeObject): ApplyResult {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    action: 'error',
+  };
+}
+
+/** An error result for a failed `verb`, saying what to do for 401 and 403 (no credentials). */
+function failure(ctx: Applier, base: ApplyResult, err: unknown, verb: string): ApplyResult {
+  const status = statusOf(err);
+  const what = describeObject(base);
+  let message: string;
+  if (status === 403)
+    message = `not permitted to ${verb} ${what}: the user in the kubeconfig lacks permission (${reasonOf(err)})`;
+  else if (status === 401)
+    message = `cannot ${verb} ${what}: the API server rejected the kubeconfig's credentials (HTTP 401); log in again`;
+  else message = `cannot ${verb} ${what}: ${reasonOf(err)}`;
+  return {
+    ...base,
+    action: 'error',
+    message: redact(message, ctx.secrets),
+    ...(status === undefined ? {} : { status }),
+  };
+}
+
+/** One object: where it lands (discovery), then create, compare or replace it. */
+async function applyOne(ctx: Applier, obj: KubeObject): Promise<ApplyResult> {
+  const base = baseResult(obj);
+  let info: V1APIResource | undefined;
+  try {
+    info = await ctx.call(() => ctx.api.kindInfo(obj.apiVersion, obj.kind));
+  } catch (err) {
+    const status = statusOf(err);
+    if (status === 404) {
+      return {
+        ...base,
+        message: `the cluster does not serve ${obj.apiVersion} (no such API group/version), so ${describeObject(base)} cannot be applied`,
+        status,
+      };
+    }
+    return failure(ctx, base, err, 'discover the API for');
   }
-
-  async function applyOne(obj: KubeObject): Promise<ApplyResult> {
-    const base: ApplyResult = {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      name: obj.metadata.name,
-      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-      action: 'error',
-    };
-    const fail = (err: unknown, verb: string): ApplyResult => {
-      const status = statusOf(err);
-      const what = describeObject(base);
-      let message: string;
-      if (status === 403)
-        message = `not permitted to ${verb} ${what}: the user in the kubeconfig lacks permission (${reasonOf(err)})`;
-      else if (status === 401)
-        message = `cannot ${verb} ${what}: the API server rejected the kubeconfig's credentials (HTTP 401); log in again`;
-      else message = `cannot ${verb} ${what}: ${reasonOf(err)}`;
-      return {
-        ...base,
-        action: 'error',
-        message: redact(message, secrets),
-        ...(status === undefined ? {} : { status }),
-      };
-    };
-
-    let info: V1APIResource | undefined;
-    try {
-      info = await call(() => api.kindInfo(obj.apiVersion, obj.kind));
-    } catch (err) {
-      const status = statusOf(err);
-      if (status === 404) {
-        return {
-          ...base,
-          message: `the cluster does not serve ${obj.apiVersion} (no such API group/version), so ${describeObject(base)} cannot be applied`,
-          status,
-        };
-      }
-      return fail(err, 'discover the API for');
-    }
-    if (!info) {
-      return {
-        ...base,
-        message: `the cluster does not serve kind ${obj.kind} in ${obj.apiVersion}, so ${describeObject(base)} cannot be applied`,
-      };
-    }
-    // Where the object lands: cluster-scoped kinds have no namespace; namespaced ones
-    // default to the kubeconfig context's namespace, as kubectl does.
-    const namespace = info.namespaced ? (obj.metadata.namespace ?? api.namespaceDefault) : undefined;
-    const { namespace: _dropped, ...metaNoNs } = obj.metadata;
-    const desired: KubeObject = { ...obj, metadata: namespace ? { ...metaNoNs, namespace } : metaNoNs };
-    const result: ApplyResult = { ...base, ...(namespace ? { namespace } : {}) };
-    if (!namespace) delete result.namespace;
-    const header = {
-      apiVersion: desired.apiVersion,
-      kind: desired.kind,
-      metadata: { name: desired.metadata.name, ...(namespace ? { namespace } : {}) },
-    };
-
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      let existing: unknown;
-      try {
-        existing = await call(() => api.read(structuredClone(header)));
-      } catch (err) {
-        if (statusOf(err) !== 404) return fail(err, 'read');
-        existing = undefined;
-      }
-      if (existing === undefined) {
-        try {
-          await call(() => api.create(structuredClone(desired), undefined, dryRun, fieldManager));
-          return { ...result, action: dryRun ? 'would-create' : 'created' };
-        } catch (err) {
-          if (statusOf(err) === 409) continue; // created meanwhile: compare with what is there now
-          return fail(err, dryRun ? 'create (dry run)' : 'create');
-        }
-      }
-      const diffs = differences(existing, desired);
-      if (diffs.length === 0) return { ...result, action: 'unchanged' };
-      if (!opts.overwrite) {
-        return {
-          ...result,
-          action: 'conflict',
-          message: `${describeObject(result)} exists with different ${diffs.join(', ')}; not changed (use --overwrite to replace it)`,
-        };
-      }
-      try {
-        await call(() =>
-          api.replace(replacement(existing, desired, namespace), undefined, dryRun, fieldManager),
-        );
-        return { ...result, action: dryRun ? 'would-update' : 'updated' };
-      } catch (err) {
-        const status = statusOf(err);
-        if (status === 409) continue; // changed since we read it: read again
-        if (status === 404) continue; // deleted since we read it: create it
-        return fail(err, dryRun ? 'replace (dry run)' : 'replace');
-      }
-    }
+  if (!info) {
     return {
-      ...result,
-      action: 'error',
-      status: 409,
-      message: `${describeObject(result)} kept changing while being applied (${MAX_ROUNDS} attempts); try again`,
+      ...base,
+      message: `the cluster does not serve kind ${obj.kind} in ${obj.apiVersion}, so ${describeObject(base)} cannot be applied`,
     };
   }
+  // Where the object lands: cluster-scoped kinds have no namespace; namespaced ones
+  // default to the kubeconfig context's namespace, as kubectl does.
+  const namespace = info.namespaced ? (obj.metadata.namespace ?? ctx.api.namespaceDefault) : undefined;
+  const { namespace: _dropped, ...metaNoNs } = obj.metadata;
+  const desired: KubeObject = { ...obj, metadata: namespace ? { ...metaNoNs, namespace } : metaNoNs };
+  const result: ApplyResult = { ...base, ...(namespace ? { namespace } : {}) };
+  if (!namespace) delete result.namespace;
+  return converge(ctx, desired, namespace, result, base);
+}
 
-  const results: ApplyResult[] = [];
-  for (const obj of objects) {
-    let r: ApplyResult;
+/**
+ * Read, then create or compare and (under `overwrite`) replace; a write that loses a
+ * race (409, or 404 on replace) reads again, up to MAX_ROUNDS times.
+ */
+async function converge(
+  ctx: Applier,
+  desired: KubeObject,
+  namespace: string | undefined,
+  result: ApplyResult,
+  /** The object as given: what a failed request's result names. */
+  base: ApplyResult,
+): Promise<ApplyResult> {
+  const { api, call, dryRun, fieldManager } = ctx;
+  const header = {
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    metadata: { name: desired.metadata.name, ...(namespace ? { namespace } : {}) },
+  };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    let existing: unknown;
     try {
-      r = await applyOne(obj);
+      existing = await call(() => api.read(structuredClone(header)));
     } catch (err) {
-      // Anything unforeseen still becomes this object's result, not the end of the run.
-      r = {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: obj.metadata.name,
-        ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-        action: 'error',
-        message: redact(
-          `cannot apply ${describeObject({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name })}: ${messageOf(err)}`,
-          secrets,
-        ),
+      if (statusOf(err) !== 404) return failure(ctx, base, err, 'read');
+      existing = undefined;
+    }
+    if (existing === undefined) {
+      try {
+        await call(() => api.create(structuredClone(desired), undefined, dryRun, fieldManager));
+        return { ...result, action: dryRun ? 'would-create' : 'created' };
+      } catch (err) {
+        if (statusOf(err) === 409) continue; // created meanwhile: compare with what is there now
+        return failure(ctx, base, err, dryRun ? 'create (dry run)' : 'create');
+      }
+    }
+    const diffs = differences(existing, desired);
+    if (diffs.length === 0) return { ...result, action: 'unchanged' };
+    if (!ctx.overwrite) {
+      return {
+        ...result,
+        action: 'conflict',
+        message: `${describeObject(result)} exists with different ${diffs.join(', ')}; not changed (use --overwrite to replace it)`,
       };
     }
-    if (r.message !== undefined) r.message = redact(r.message, secrets);
-    results.push(r);
-    opts.onResult?.(r);
+    try {
+      await call(() =>
+        api.replace(replacement(existing, desired, namespace), undefined, dryRun, fieldManager),
+      );
+      return { ...result, action: dryRun ? 'would-update' : 'updated' };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 409) continue; // changed since we read it: read again
+      if (status === 404) continue; // deleted since we read it: create it
+      return failure(ctx, base, err, dryRun ? 'replace (dry run)' : 'replace');
+    }
   }
-  return results;
+  return {
+    ...result,
+    action: 'error',
+    status: 409,
+    message: `${describeObject(result)} kept changing while being applied (${MAX_ROUNDS} attempts); try again`,
+  };
 }
 
 function isNetworkError(err: unknown): boolean {

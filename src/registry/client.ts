@@ -15,7 +15,7 @@ import { downloadBlobToFile, openBlobStream } from './blob-download.js';
 import type { CredentialSource } from './credentials.js';
 import { discardBody, networkError, readSmallBody, redactUrl } from './http-error.js';
 import { ACCEPT_MANIFESTS, isSchema1MediaType, normalizeMediaType, parseManifest } from './manifest.js';
-import { isLoopbackRegistry, isRepositoryPath, isTag } from './reference.js';
+import { checkManifestReference, checkRepo, isLoopbackRegistry } from './reference.js';
 import { fetchReferrers, type ReferrerDescriptor } from './referrers.js';
 import { header, RegistryHttp, type RegistryStats } from './registry-http.js';
 
@@ -372,22 +372,6 @@ export class RegistryClient {
   /** Aborts requests in flight and closes the connections at once (after an interrupt). */
   async destroy(): Promise<void> {
     await this.http.transport.destroy();
-  }
-}
-
-function checkRepo(repo: Repo): void {
-  if (!isRepositoryPath(repo.repository)) {
-    throw new BaleError('E_REFERENCE', `invalid repository name ${JSON.stringify(repo.repository)}`, {
-      hint: 'Repository path components are lowercase letters and digits, separated by ., _, __ or dashes.',
-    });
-  }
-}
-
-function checkManifestReference(reference: string): void {
-  if (!isDigest(reference) && !isTag(reference)) {
-    throw new BaleError('E_REFERENCE', `${JSON.stringify(reference)} is neither a tag nor a sha256 digest`, {
-      hint: 'A tag is 1 to 128 characters of letters, digits, _, . and -; a digest is sha256:<64 hex>.',
-    });
   }
 }
 

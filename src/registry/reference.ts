@@ -50,6 +50,24 @@ export function isRepositoryPath(value: string): boolean {
   );
 }
 
+/** Throws E_REFERENCE unless `repo.repository` is a valid repository path. */
+export function checkRepo(repo: { repository: string }): void {
+  if (!isRepositoryPath(repo.repository)) {
+    throw new BaleError('E_REFERENCE', `invalid repository name ${JSON.stringify(repo.repository)}`, {
+      hint: 'Repository path components are lowercase letters and digits, separated by ., _, __ or dashes.',
+    });
+  }
+}
+
+/** Throws E_REFERENCE unless `reference` is a tag or a sha256 digest. */
+export function checkManifestReference(reference: string): void {
+  if (!isDigest(reference) && !isTag(reference)) {
+    throw new BaleError('E_REFERENCE', `${JSON.stringify(reference)} is neither a tag nor a sha256 digest`, {
+      hint: 'A tag is 1 to 128 characters of letters, digits, _, . and -; a digest is sha256:<64 hex>.',
+    });
+  }
+}
+
 /** Parses a reference, applying Docker Hub defaults. Throws E_REFERENCE. */
 export function parseReference(input: string): ImageReference {
   if (input.length === 0) throw invalid(input, 'it is empty');

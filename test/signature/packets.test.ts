@@ -103,18 +103,3 @@ describe('readSignedMessage', () => {
     );
   });
 });
-
-describe('parseV3Signature', () => {
-  const body = readSignedMessage(readSignature(REDHAT.digest)).signature;
-  it('rejects other versions, hashed lengths and a wrong MPI length', () => {
-    const v4 = Buffer.from(body);
-    v4[0] = 4;
-    throwsInvalid(() => parseV3Signature(v4), /version 4/);
-    const hl = Buffer.from(body);
-    hl[1] = 6;
-    throwsInvalid(() => parseV3Signature(hl), /hashed material length 6/);
-    throwsInvalid(() => parseV3Signature(body.subarray(0, body.length - 1)), /needs 512 bytes/);
-    throwsInvalid(() => parseV3Signature(Buffer.concat([body, Buffer.from([0])])), /needs 512 bytes/);
-    throwsInvalid(() => parseV3Signature(body.subarray(0, 10)), /too short/);
-  });
-});

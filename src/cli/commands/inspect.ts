@@ -1,9 +1,16 @@
 import { loadKeyring } from '../../signature/keyring.js';
 import { loadSigstoreKey } from '../../signature/sigstore-key.js';
 import YAML from 'yaml';
-import { inspectBundle } from '../../workflows/inspect/index.js';
 import { renderCsv, renderTable } from '../inspect-render.js';
-import { renderer, sigstoreKeyOption, stringList, withExamples, writeJson } from '../common.js';
+import {
+  bundleDirArgument,
+  keyringOption,
+  renderer,
+  sigstoreKeyOption,
+  stringList,
+  withExamples,
+  writeJson,
+} from '../common.js';
 import { assertBundleDir } from './verify.js';
 import { safeLines } from '../safe-text.js';
 import { sigstoreLines, trustLines } from '../trust-report.js';
@@ -17,8 +24,7 @@ export const inspectCommand: Command = {
   describe: 'Show what a bundle holds: release, images, volumes, signatures, graph-data, manifests',
   builder: (y) =>
     withExamples(
-      sigstoreKeyOption(y)
-        .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
+      bundleDirArgument(y.options(sigstoreKeyOption))
         .option('output', {
           alias: 'o',
           choices: OUTPUT_FORMATS,
@@ -31,11 +37,7 @@ export const inspectCommand: Command = {
           default: false,
           description: 'Also read every volume and check the signatures (a full verify); exit 1 on problems',
         })
-        .option('keyring', {
-          type: 'array',
-          string: true,
-          description: 'OpenPGP keyring for --deep (repeatable). Default: Red Hat release key 2',
-        }),
+        .options(keyringOption('for --deep')),
       [
         ['inspect /media/usb/bale', 'What is on the disk, from bundle.json (fast)'],
         [
@@ -56,7 +58,7 @@ export const inspectCommand: Command = {
     try {
       // On SIGINT/SIGTERM stop at once: inspect only reads, so there is nothing to wind down.
       const report = await abortable(
-        inspectBundle(dir, {
+        (await import('../../workflows/inspect/index.js')).inspectBundle(dir, {
           deep,
           ...(keyrings.length ? { keyrings } : {}),
           ...(sigstoreKeys.length ? { sigstoreKeys } : {}),

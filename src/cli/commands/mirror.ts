@@ -1,7 +1,19 @@
-import { mirror, type MirrorResult } from '../../workflows/mirror/index.js';
-import { registryOptions, renderer, stringList, withExamples, writeJson } from '../common.js';
+import type { MirrorResult } from '../../workflows/mirror/index.js';
+import {
+  destTlsVerifyOption,
+  imageSetArgs,
+  imageSetOptions,
+  kubeconfigOption,
+  registryArgs,
+  registryOptions,
+  releaseSignatureOptions,
+  renderer,
+  stringList,
+  withExamples,
+  writeJson,
+} from '../common.js';
 import { formatBytes } from '../format.js';
-import { destTlsVerifyOption, imageSetOptions, renderPlan } from './plan.js';
+import { renderPlan } from './plan.js';
 import type { Command } from './types.js';
 
 export const mirrorCommand: Command = {
@@ -10,25 +22,16 @@ export const mirrorCommand: Command = {
     'Registry to registry for a partially connected site: verify the release signatures, then copy what the destination lacks (a dry run unless --confirm)',
   builder: (y) =>
     withExamples(
-      destTlsVerifyOption(
-        imageSetOptions(registryOptions(y, 'src')).option('to', {
+      y
+        .options(registryOptions('src'))
+        .options(imageSetOptions)
+        .option('to', {
           type: 'string',
           demandOption: true,
           description: 'Destination, <registry>[/<prefix>]',
-        }),
-      )
-        .option('signature-store', {
-          type: 'array',
-          string: true,
-          description:
-            'Signature store URL, http(s):// or file:// (repeatable). Default: the two official stores',
         })
-        .option('keyring', {
-          type: 'array',
-          string: true,
-          description:
-            'OpenPGP keyring to verify signatures (repeatable). Default: Red Hat release key 2, shipped with bale',
-        })
+        .options(destTlsVerifyOption)
+        .options(releaseSignatureOptions)
         .option('confirm', {
           type: 'boolean',
           default: false,
@@ -55,10 +58,7 @@ export const mirrorCommand: Command = {
           type: 'boolean',
           description: 'Server-side dry run of the apply; write no files',
         })
-        .option('kubeconfig', {
-          type: 'string',
-          description: 'Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, in-cluster',
-        }),
+        .options(kubeconfigOption),
       [
         [
           'mirror --release "$RELEASE" --to mirror.example.com:5000/ocp4',
@@ -72,21 +72,17 @@ export const mirrorCommand: Command = {
     ),
   handler: async (args, ctx) => {
     const progress = renderer(args, ctx);
-    const result = await mirror({
-      release: args.release as string | undefined,
-      config: args.config as string | undefined,
-      graphData: args['graph-data'] as string | undefined,
-      images: stringList(args.image),
-      noImages: args.images === false,
+    const result = await (
+      await import('../../workflows/mirror/index.js')
+    ).mirror({
+      ...imageSetArgs(args),
       to: String(args.to),
       keyrings: stringList(args.keyring),
       signatureStores: stringList(args['signature-store']),
       confirm: Boolean(args.confirm),
-      registryConfig: args['registry-config'] as string | undefined,
+      ...registryArgs(args, ctx),
       srcTlsVerify: args['src-tls-verify'] as boolean,
       destTlsVerify: args['dest-tls-verify'] as boolean,
-      caFile: args['ca-file'] as string | undefined,
-      concurrency: args.concurrency as number,
       releaseImageSignatureToDir: args['release-image-signature-to-dir'] as string | undefined,
       manifestsToDir: args['manifests-to-dir'] as string | undefined,
       applyReleaseImageSignature: Boolean(args['apply-release-image-signature']),
@@ -94,10 +90,7 @@ export const mirrorCommand: Command = {
       overwrite: Boolean(args.overwrite),
       dryRun: Boolean(args['dry-run']),
       kubeconfig: args.kubeconfig as string | undefined,
-      env: ctx.env,
-      homeDir: ctx.homeDir,
       progress,
-      signal: ctx.signal,
     });
     progress.stop();
     const code = result.cluster?.failed ? 1 : 0;

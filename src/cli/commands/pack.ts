@@ -2,9 +2,18 @@ import { parseSize } from '../../bundle/parse-size.js';
 import { isBaleError } from '../../errors.js';
 import { parseReference } from '../../registry/reference.js';
 import { defaultRegistriesConfLocations } from '../../registry/registries-conf.js';
-import { DEFAULT_COMPRESSION_LEVEL, pack } from '../../workflows/pack/index.js';
+import { DEFAULT_COMPRESSION_LEVEL } from '../../workflows/pack/types.js';
 import { UsageError } from '../errors.js';
-import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
+import {
+  lockOwner,
+  registryOptions,
+  releaseSignatureOptions,
+  renderer,
+  sigstoreKeyOption,
+  stringList,
+  volumeSizeOption,
+  writeJson,
+} from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './types.js';
 
@@ -12,7 +21,9 @@ export const packCommand: Command = {
   command: 'pack',
   describe: 'Pack a release, its components, signatures and graph-data into a bundle (connected side)',
   builder: (y) =>
-    sigstoreKeyOption(registryOptions(y, 'src'))
+    y
+      .options(registryOptions('src'))
+      .options(sigstoreKeyOption)
       .option('release', {
         type: 'string',
         description: 'Release image pullspec (tag or digest); optional when --config names the release',
@@ -69,23 +80,8 @@ export const packCommand: Command = {
         default: true,
         description: 'Carry the images; --no-images: only the signature ConfigMap and signatures',
       })
-      .option('signature-store', {
-        type: 'array',
-        string: true,
-        description:
-          'Signature store URL, http(s):// or file:// (repeatable). Default: the two official stores',
-      })
-      .option('keyring', {
-        type: 'array',
-        string: true,
-        description:
-          'OpenPGP keyring to verify signatures (repeatable). Default: Red Hat release key 2, shipped with bale',
-      })
-      .option('volume-size', {
-        type: 'string',
-        default: '4095MiB',
-        description: 'Largest volume file (e.g. 4GiB, 700MiB); the default fits FAT32',
-      })
+      .options(releaseSignatureOptions)
+      .options(volumeSizeOption('Largest volume file (e.g. 4GiB, 700MiB); the default fits FAT32'))
       .option('sign-key', {
         type: 'string',
         description: 'Armored OpenPGP private key: write bundle.json.asc',
@@ -158,7 +154,9 @@ export const packCommand: Command = {
     }
     const progress = renderer(args, ctx);
     try {
-      const result = await pack({
+      const result = await (
+        await import('../../workflows/pack/index.js')
+      ).pack({
         release: args.release as string | undefined,
         config: args.config as string | undefined,
         to: String(args.to),

@@ -1,43 +1,18 @@
 import { parseSize } from '../../bundle/parse-size.js';
-import { plan, type PlanEntry, type PlanResult } from '../../workflows/plan/index.js';
-import { registryOptions, renderer, stringList, withExamples, writeJson } from '../common.js';
+import type { PlanEntry, PlanResult } from '../../workflows/plan/index.js';
+import {
+  destTlsVerifyOption,
+  imageSetArgs,
+  imageSetOptions,
+  registryArgs,
+  registryOptions,
+  renderer,
+  volumeSizeOption,
+  withExamples,
+  writeJson,
+} from '../common.js';
 import { formatBytes, table } from '../format.js';
-import type { Argv } from 'yargs';
 import type { Command } from './types.js';
-
-/** The image-set flags plan and mirror share with pack: --release, --config, --graph-data, --image, --no-images. */
-export function imageSetOptions(y: Argv): Argv {
-  return y
-    .option('release', {
-      type: 'string',
-      description: 'Release image pullspec (tag or digest), as for pack',
-    })
-    .option('config', {
-      type: 'string',
-      description:
-        'Image set, as for pack: an oc-mirror ImageSetConfiguration, a promoter manifest, or a thin-manifest directory',
-    })
-    .option('graph-data', { type: 'string', description: 'Cincinnati graph-data image, as for pack' })
-    .option('image', {
-      type: 'array',
-      string: true,
-      description: 'More images (repeatable), as for pack',
-    })
-    .option('images', {
-      type: 'boolean',
-      default: true,
-      description: 'Plan the images; --no-images: only resolve the release',
-    });
-}
-
-/** Only the dest-tls-verify flag: plan and mirror take pack's source options and this for the destination. */
-export function destTlsVerifyOption(y: Argv): Argv {
-  return y.option('dest-tls-verify', {
-    type: 'boolean',
-    default: true,
-    description: 'Verify TLS certificates of the destination registry; false also permits plain HTTP',
-  });
-}
 
 export const planCommand: Command = {
   command: 'plan',
@@ -45,23 +20,20 @@ export const planCommand: Command = {
     'Dry run: what a pack would carry to a destination (live or a snapshot), what is there, what is missing',
   builder: (y) =>
     withExamples(
-      destTlsVerifyOption(
-        imageSetOptions(registryOptions(y, 'src'))
-          .option('to', {
-            type: 'string',
-            description: 'Destination, <registry>[/<prefix>], asked live',
-          })
-          .option('have', {
-            type: 'string',
-            description:
-              'Snapshot of the destination (bale snapshot output: YAML, CSV or JSON) instead of asking it',
-          }),
-      )
-        .option('volume-size', {
+      y
+        .options(registryOptions('src'))
+        .options(imageSetOptions)
+        .option('to', {
           type: 'string',
-          default: '4095MiB',
-          description: 'Volume size of the bundle, for the disk estimate',
+          description: 'Destination, <registry>[/<prefix>], asked live',
         })
+        .option('have', {
+          type: 'string',
+          description:
+            'Snapshot of the destination (bale snapshot output: YAML, CSV or JSON) instead of asking it',
+        })
+        .options(destTlsVerifyOption)
+        .options(volumeSizeOption('Volume size of the bundle, for the disk estimate'))
         .option('strict', {
           type: 'boolean',
           default: false,
@@ -80,24 +52,17 @@ export const planCommand: Command = {
     ),
   handler: async (args, ctx) => {
     const progress = renderer(args, ctx);
-    const result = await plan({
-      release: args.release as string | undefined,
-      config: args.config as string | undefined,
-      graphData: args['graph-data'] as string | undefined,
-      images: stringList(args.image),
-      noImages: args.images === false,
+    const result = await (
+      await import('../../workflows/plan/index.js')
+    ).plan({
+      ...imageSetArgs(args),
       to: args.to as string | undefined,
       have: args.have as string | undefined,
       volumeSize: parseSize(String(args['volume-size'])),
-      registryConfig: args['registry-config'] as string | undefined,
+      ...registryArgs(args, ctx),
       srcTlsVerify: args['src-tls-verify'] as boolean,
       destTlsVerify: args['dest-tls-verify'] as boolean,
-      caFile: args['ca-file'] as string | undefined,
-      concurrency: args.concurrency as number,
-      env: ctx.env,
-      homeDir: ctx.homeDir,
       progress,
-      signal: ctx.signal,
     });
     progress.stop();
     const code = args.strict && result.missing.length > 0 ? 1 : 0;

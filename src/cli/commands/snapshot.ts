@@ -1,8 +1,15 @@
 import { loadKeyring } from '../../signature/keyring.js';
 import { renderSnapshotCsv, renderSnapshotYaml } from '../../sets/snapshot-document.js';
-import { snapshot } from '../../workflows/snapshot/index.js';
 import { UsageError } from '../errors.js';
-import { registryOptions, renderer, stringList, withExamples, writeJson } from '../common.js';
+import {
+  keyringOption,
+  registryArgs,
+  registryOptions,
+  renderer,
+  stringList,
+  withExamples,
+  writeJson,
+} from '../common.js';
 import { assertBundleDir } from './verify.js';
 import type { Command } from './types.js';
 
@@ -13,7 +20,8 @@ export const snapshotCommand: Command = {
   describe: 'Print what a registry (or a bundle) holds: every repository, tag and digest, as images.yaml',
   builder: (y) =>
     withExamples(
-      registryOptions(y, 'dest')
+      y
+        .options(registryOptions('dest'))
         .positional('registry', { type: 'string', describe: 'The registry, <registry>[/<prefix>]' })
         .option('bundle', {
           type: 'string',
@@ -41,11 +49,7 @@ export const snapshotCommand: Command = {
           default: false,
           description: 'With --bundle: verify the whole bundle first (every volume, signatures)',
         })
-        .option('keyring', {
-          type: 'array',
-          string: true,
-          description: 'OpenPGP keyring for --verify (repeatable). Default: Red Hat release key 2',
-        }),
+        .options(keyringOption('for --verify')),
       [
         ['snapshot mirror.example.com:5000/ocp4 > mirror-snapshot.yaml', 'What the mirror holds under ocp4/'],
         [
@@ -67,21 +71,18 @@ export const snapshotCommand: Command = {
     if (bundleDir !== undefined) await assertBundleDir(bundleDir);
     const keyrings = await Promise.all(stringList(args.keyring).map((p) => loadKeyring(p)));
     const progress = renderer(args, ctx);
-    const result = await snapshot({
+    const result = await (
+      await import('../../workflows/snapshot/index.js')
+    ).snapshot({
       ...(registry !== undefined ? { registry } : {}),
       ...(bundleDir !== undefined ? { bundleDir } : {}),
       repositories: stringList(args.repository),
       minimal: Boolean(args.minimal),
       verifyBundle: Boolean(args.verify),
       ...(keyrings.length > 0 ? { keyrings } : {}),
-      registryConfig: args['registry-config'] as string | undefined,
+      ...registryArgs(args, ctx),
       tlsVerify: args['dest-tls-verify'] as boolean,
-      caFile: args['ca-file'] as string | undefined,
-      concurrency: args.concurrency as number,
-      env: ctx.env,
-      homeDir: ctx.homeDir,
       progress,
-      signal: ctx.signal,
     });
     progress.stop();
     if (args.json) writeJson(ctx, { ok: true, source: result.source, images: result.document });

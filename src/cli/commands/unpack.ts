@@ -1,7 +1,17 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defaultStateDir, unpack } from '../../workflows/unpack/index.js';
-import { lockOwner, registryOptions, renderer, sigstoreKeyOption, stringList, writeJson } from '../common.js';
+import { defaultStateDir } from '../../workflows/unpack/upload-state.js';
+import {
+  bundleDirArgument,
+  bundleTrustOptions,
+  kubeconfigOption,
+  lockOwner,
+  registryOptions,
+  renderer,
+  sigstoreKeyOption,
+  stringList,
+  writeJson,
+} from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { assertBundleDir } from './verify.js';
 import { safeText } from '../safe-text.js';
@@ -20,8 +30,7 @@ export const unpackCommand: Command = {
   command: 'unpack <bundle-dir>',
   describe: 'Verify a bundle, push it to a mirror registry and/or a directory, write and apply the manifests',
   builder: (y) =>
-    sigstoreKeyOption(registryOptions(y, 'dest'))
-      .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
+    bundleDirArgument(y.options(registryOptions('dest')).options(sigstoreKeyOption))
       .option('to', { type: 'string', description: 'Mirror registry, <registry>[/<prefix>]' })
       .option('to-dir', {
         type: 'string',
@@ -37,22 +46,9 @@ export const unpackCommand: Command = {
         description:
           'Where to write the signature ConfigMaps and mirror configuration (default: ./bale-manifests)',
       })
-      .option('keyring', {
-        type: 'array',
-        string: true,
-        description:
-          'OpenPGP keyring for release and graph-data signatures (repeatable). Default: Red Hat release key 2',
-      })
-      .option('index-keyring', {
-        type: 'array',
-        string: true,
-        description:
-          'OpenPGP keyring for bundle.json.asc only (repeatable): content no release signature reaches is trusted when it verifies',
-      })
-      .option('allow-unsigned', {
-        type: 'boolean',
-        description: 'Unpack content no signature anchors (said in the output) instead of refusing',
-      })
+      .options(
+        bundleTrustOptions('Unpack content no signature anchors (said in the output) instead of refusing'),
+      )
       .option('verify-first', {
         type: 'boolean',
         description:
@@ -84,10 +80,7 @@ export const unpackCommand: Command = {
         type: 'boolean',
         description: 'Verify, then show what would be pushed and applied; change nothing',
       })
-      .option('kubeconfig', {
-        type: 'string',
-        description: 'Kubeconfig file. Default: $KUBECONFIG, ~/.kube/config, in-cluster',
-      })
+      .options(kubeconfigOption)
       .example('$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4', 'Push into the mirror registry')
       .example(
         '$0 unpack /media/usb/bale --to mirror.example.com:5000/ocp4 --apply-manifests',
@@ -104,7 +97,9 @@ export const unpackCommand: Command = {
     const progress = renderer(args, ctx);
     const manifestsToDir =
       (args['manifests-to-dir'] as string | undefined) ?? resolve(ctx.cwd, 'bale-manifests');
-    const result = await unpack({
+    const result = await (
+      await import('../../workflows/unpack/index.js')
+    ).unpack({
       bundleDir: dir,
       to: args.to as string | undefined,
       toDir: args['to-dir'] as string | undefined,

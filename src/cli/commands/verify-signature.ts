@@ -1,5 +1,4 @@
 import { assertDigest } from '../../digest.js';
-import { verifySignatureFiles } from '../../workflows/verify-signature/index.js';
 import { stringList, withExamples, writeJson } from '../common.js';
 import { UsageError } from '../errors.js';
 import type { Command } from './types.js';
@@ -50,7 +49,9 @@ export const verifySignatureCommand: Command = {
         );
       }
     }
-    const results = await verifySignatureFiles({
+    const results = await (
+      await import('../../workflows/verify-signature/index.js')
+    ).verifySignatureFiles({
       digest,
       keyringPaths: stringList(args.keyring),
       files: stringList(args['signature-file']),

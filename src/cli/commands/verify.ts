@@ -3,8 +3,16 @@ import { BaleError } from '../../errors.js';
 import { baseSummary, describeBase } from '../../bundle/base-schema.js';
 import type { Problem } from '../../bundle/problem.js';
 import { releasesOf, type BundleRelease } from '../../bundle/index-schema.js';
-import { verify, type VerifyReport } from '../../workflows/verify/index.js';
-import { renderer, sigstoreKeyOption, stringList, withExamples, writeJson } from '../common.js';
+import type { VerifyReport } from '../../workflows/verify/index.js';
+import {
+  bundleDirArgument,
+  bundleTrustOptions,
+  renderer,
+  sigstoreKeyOption,
+  stringList,
+  withExamples,
+  writeJson,
+} from '../common.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { safeText, shellCommand } from '../safe-text.js';
 import { sigstoreLines, trustLines } from '../trust-report.js';
@@ -16,24 +24,10 @@ export const verifyCommand: Command = {
   describe: 'Check a bundle without trusting it: checksums, every entry, completeness, signatures',
   builder: (y) =>
     withExamples(
-      sigstoreKeyOption(y)
-        .positional('bundle-dir', { type: 'string', describe: 'The bundle directory' })
-        .option('keyring', {
-          type: 'array',
-          string: true,
-          description:
-            'OpenPGP keyring for release and graph-data signatures (repeatable). Default: Red Hat release key 2',
-        })
-        .option('index-keyring', {
-          type: 'array',
-          string: true,
-          description:
-            'OpenPGP keyring for bundle.json.asc only (repeatable): content no release signature reaches is trusted when it verifies',
-        })
-        .option('allow-unsigned', {
-          type: 'boolean',
-          description: 'Accept content no signature anchors (reported as unsigned) instead of failing',
-        })
+      bundleDirArgument(y.options(sigstoreKeyOption))
+        .options(
+          bundleTrustOptions('Accept content no signature anchors (reported as unsigned) instead of failing'),
+        )
         .option('volume', {
           type: 'array',
           string: true,
@@ -60,7 +54,7 @@ export const verifyCommand: Command = {
     const allowUnsigned = Boolean(args['allow-unsigned']);
     // On SIGINT/SIGTERM stop at once: verify only reads, so there is nothing to wind down.
     const report = await abortable(
-      verify(dir, {
+      (await import('../../workflows/verify/index.js')).verify(dir, {
         keyringPaths: stringList(args.keyring),
         indexKeyringPaths: stringList(args['index-keyring']),
         allowUnsigned,

@@ -1,7 +1,7 @@
 /**
  * The free-space check: pack sums what it will write from the manifests and stops
  * before downloading content when the target is too small. The arithmetic is a pure
- * function (unit-tested); end to end it runs against a real 1 MiB tmpfs when this
+ * function (test/bundle/space-check.test.ts); end to end it runs against a real 1 MiB tmpfs when this
  * process may mount one (root), and in-process through the freeSpace option otherwise too.
  */
 import { execFile } from 'node:child_process';
@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../../src/errors.js';
-import { assertSpace, spaceNeeded } from '../../../src/bundle/space-check.js';
 import { pack } from '../../../src/workflows/pack/index.js';
 import { runBale } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
@@ -19,54 +18,6 @@ import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js'
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const SEED = 97;
-
-describe('spaceNeeded / assertSpace', () => {
-  it('counts every volume still to write plus at most one volume and the window of staged blobs', () => {
-    expect(
-      spaceNeeded({
-        volumeBounds: [100, 300, 200],
-        blobSizes: [50, 50, 5000],
-        stagedBytes: 0,
-        windowBytes: 1000,
-      }),
-    ).toEqual({ volumes: 600, staging: 1300, needed: 1900 });
-    // Staging never exceeds the blobs still needed...
-    expect(
-      spaceNeeded({ volumeBounds: [100], blobSizes: [40, 30], stagedBytes: 0, windowBytes: 1000 }),
-    ).toEqual({
-      volumes: 100,
-      staging: 70,
-      needed: 170,
-    });
-    // ...and what an interrupted run already staged is on disk already.
-    expect(
-      spaceNeeded({ volumeBounds: [100], blobSizes: [40, 30], stagedBytes: 50, windowBytes: 1000 }).staging,
-    ).toBe(20);
-    expect(spaceNeeded({ volumeBounds: [], blobSizes: [], stagedBytes: 99, windowBytes: 1000 })).toEqual({
-      volumes: 0,
-      staging: 0,
-      needed: 0,
-    });
-  });
-
-  it('throws E_NO_SPACE naming the directory, what is free and what is needed', () => {
-    const need = spaceNeeded({
-      volumeBounds: [3 * MiB],
-      blobSizes: [3 * MiB],
-      stagedBytes: 0,
-      windowBytes: MiB,
-    });
-    expect(() => assertSpace('/media/usb', need.needed, need)).not.toThrow();
-    let caught: unknown;
-    try {
-      assertSpace('/media/usb', need.needed - 1, need);
-    } catch (err) {
-      caught = err;
-    }
-    expect(isBaleError(caught, 'E_NO_SPACE')).toBe(true);
-    expect((caught as Error).message).toBe('/media/usb has 6.0 MiB free; this pack needs up to 6.0 MiB');
-  });
-});
 
 describe('pack stops before downloading when the target is too small', () => {
   let s: FixtureSetup;
