@@ -1,4 +1,3 @@
-import { open as openFile, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
 import { join } from 'node:path';
 import { writeSha256Sums } from './sha256sums.js';
@@ -105,47 +104,6 @@ export async function writeBundleIndex(
     ...index.volumes.map((v) => ({ name: v.name, sha256: v.sha256 })),
   ]);
   return written;
-}
-
-/** Alias of readIndex. */
-export function readBundleIndex(dir: string): Promise<BundleIndex> {
-  return readIndex(dir);
-}
-
-/** Reads and strictly validates bundle.json; E_BUNDLE_INVALID naming every problem found. */
-export async function readIndex(dir: string): Promise<BundleIndex> {
-  const path = join(dir, INDEX_FILE);
-  let raw: Buffer;
-  try {
-    const fh = await openFile(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new BaleError('E_BUNDLE_INVALID', `${path} is not a regular file`);
-      if (st.size > MAX_INDEX_BYTES) {
-        throw new BaleError(
-          'E_BUNDLE_INVALID',
-          `${path} is ${st.size} bytes, more than the ${MAX_INDEX_BYTES} bale accepts`,
-        );
-      }
-      raw = await readFile(fh);
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    if (err instanceof BaleError) throw err;
-    const code = (err as { code?: string }).code;
-    throw new BaleError(
-      code === 'ENOENT' ? 'E_BUNDLE_INCOMPLETE' : 'E_IO',
-      code === 'ENOENT'
-        ? `${path} does not exist: not a bale bundle`
-        : `cannot read ${path}: ${messageOf(err)}`,
-      {
-        hint: 'Point bale at the directory that holds bundle.json, SHA256SUMS and the volumes.',
-        details: { file: INDEX_FILE },
-      },
-    );
-  }
-  return parseIndex(raw, path);
 }
 
 export function parseIndex(raw: Uint8Array | string, where = INDEX_FILE): BundleIndex {

@@ -6,8 +6,14 @@ import { open } from 'node:fs/promises';
  * for the one after next: for consumers that are done with a chunk once they request
  * the next, such as zstd decompression (which copies what it keeps). Saves allocating
  * (and page-faulting, and collecting) a fresh buffer per chunk of a multi-GiB volume.
+ * An abort of `signal` ends the read with the signal's reason before the next chunk.
  */
-export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncGenerator<Buffer> {
+export async function* readFileChunks(
+  path: string,
+  chunkSize = 1 << 20,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  signal?.throwIfAborted();
   const fh = await open(path, 'r');
   const bufs = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
   let i = 0;
@@ -17,6 +23,7 @@ export async function* readFileChunks(path: string, chunkSize = 1 << 20): AsyncG
       const { bytesRead } = await pending;
       pending = undefined;
       if (bytesRead === 0) return;
+      signal?.throwIfAborted();
       const current = bufs[i] as Buffer;
       i ^= 1;
       pending = fh.read(bufs[i] as Buffer, 0, chunkSize, null);

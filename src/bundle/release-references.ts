@@ -13,9 +13,9 @@ import { BaleError, isBaleError, messageOf } from '../errors.js';
 import { parseManifest, type ParsedManifest } from '../registry/manifest.js';
 import { parseRelease, type ReleaseInfo } from '../release/parse-release.js';
 import { readReleasePayload } from '../release/read-payload.js';
-import { openBundleEntry } from './bundle-source.js';
 import { blobEntryPath } from './entry-path.js';
-import { releasesOf, type BundleIndex, type BundleRelease as IndexRelease } from './index-schema.js';
+import { releasesOf, type BundleRelease as IndexRelease } from './index-schema.js';
+import type { OpenedBundle } from './open-bundle.js';
 
 export interface BundleRelease {
   info: ReleaseInfo;
@@ -31,17 +31,19 @@ function parsed(bytes: Buffer | undefined, what: string): ParsedManifest {
 }
 
 /**
- * Reads and parses the release payload of `rel` (default: the bundle's first release). `manifestBytes(path)` gives
+ * Reads and parses the release payload of `rel` (default: the bundle's first release)
+ * out of `bundle` (from `openBundle`, or verify's `bundleOf`). `manifestBytes(path)` gives
  * the verified bytes of a manifest blob entry (verify keeps them). Throws a BaleError
  * saying what is wrong: no manifest, no layers, a layer whose bytes do not match the
  * digest the manifest names, a payload that is not a release.
  */
 export async function readBundleRelease(
-  dir: string,
-  index: BundleIndex,
+  bundle: Pick<OpenedBundle, 'index' | 'openEntry'>,
   manifestBytes: (entryPath: string) => Buffer | undefined,
-  rel: IndexRelease | undefined = releasesOf(index)[0],
+  rel: IndexRelease | undefined = releasesOf(bundle.index)[0],
+  opts: { signal?: AbortSignal } = {},
 ): Promise<BundleRelease> {
+  const { index } = bundle;
   if (rel === undefined) throw new BaleError('E_RELEASE_INVALID', 'the bundle has no release');
   const repo = rel.repository;
   let m = parsed(manifestBytes(blobEntryPath(repo, rel.digest)), `release manifest ${rel.digest}`);
@@ -63,7 +65,7 @@ export async function readBundleRelease(
   // The bytes are hashed as they are read: whatever the volume holds now, only the bytes
   // the signed manifest names are parsed.
   const check = new HashingStream({ digest: layer.digest, size: entry.size, what: path });
-  const source = openBundleEntry(dir, index, entry);
+  const source = bundle.openEntry(entry, opts);
   try {
     const [files] = await Promise.all([readReleasePayload(check), pipeline(source, check)]);
     const info = parseRelease(files.imageReferences, files.releaseMetadata, {
@@ -73,6 +75,7 @@ export async function readBundleRelease(
   } catch (err) {
     source.destroy();
     check.destroy();
+    opts.signal?.throwIfAborted();
     if (isBaleError(err)) throw err;
     throw new BaleError('E_RELEASE_INVALID', `cannot read the release payload ${path}: ${messageOf(err)}`);
   }

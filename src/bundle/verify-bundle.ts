@@ -154,6 +154,6 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   // 4. Completeness: every manifest's config, layers and children, every tag.
   checkComplete(index, found.content, found.tooLarge, report, add);
   // 5. Signatures, cluster files, the release payload, the chain of trust.
-  await checkTrust(dir, index, files.rawIndex, found.content, found.tooLarge, opts, report, add);
+  await checkTrust(bundle, files.rawIndex, found.content, found.tooLarge, opts, report, add);
   return finish();
 }

@@ -14,6 +14,8 @@ export interface ApplyReportingOptions {
   homeDir: string;
   overwrite: boolean;
   progress: Progress;
+  /** Stops the run between API calls (see ApplyOptions.signal). */
+  signal?: AbortSignal;
 }
 
 export interface ClusterApplier {
@@ -30,12 +32,19 @@ export async function openClusterApplier(o: ApplyReportingOptions): Promise<Clus
   ]);
   const { kubeConfig } = await loadKubeConfig({ kubeconfig: o.kubeconfig, env: o.env, homeDir: o.homeDir });
   return {
-    preview: (objects) => applyObjects(objects, { kubeConfig, overwrite: o.overwrite, dryRun: true }),
+    preview: (objects) =>
+      applyObjects(objects, {
+        kubeConfig,
+        overwrite: o.overwrite,
+        dryRun: true,
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
     apply: (objects, dryRun = false) =>
       applyObjects(objects, {
         kubeConfig,
         overwrite: o.overwrite,
         dryRun,
+        ...(o.signal ? { signal: o.signal } : {}),
         onResult: (r) => {
           o.progress.advance(0, 1);
           if (r.action === 'conflict') {

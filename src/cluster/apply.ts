@@ -54,6 +54,11 @@ export interface ApplyOptions {
   retry?: { attempts?: number; baseDelayMs?: number };
   /** Called once per object as soon as its result is known. */
   onResult?: (result: ApplyResult) => void;
+  /**
+   * Stops the run: no API call starts after the abort (nor a retry wait goes on); the
+   * call in flight, if any, ends on its own (the Kubernetes client takes no signal).
+   */
+  signal?: AbortSignal;
 }
 
 /** True when any result makes the run a failure (conflicts and errors). */
@@ -194,14 +199,16 @@ export async function applyObjects(
     fieldManager: opts.fieldManager ?? 'bale',
     dryRun: opts.dryRun ? 'All' : undefined,
     overwrite: opts.overwrite,
-    call: retrying(Math.max(1, opts.retry?.attempts ?? 3), opts.retry?.baseDelayMs ?? 250),
+    call: retrying(Math.max(1, opts.retry?.attempts ?? 3), opts.retry?.baseDelayMs ?? 250, opts.signal),
   };
   const results: ApplyResult[] = [];
   for (const obj of objects) {
+    opts.signal?.throwIfAborted();
     let r: ApplyResult;
     try {
       r = await applyOne(ctx, obj);
     } catch (err) {
+      opts.signal?.throwIfAborted(); // an interrupt ends the run; it is no object's result
       // Anything unforeseen still becomes this object's result, not the end of the run.
       r = {
         ...baseResult(obj),
@@ -211,6 +218,8 @@ export async function applyObjects(
         ),
       };
     }
+    // An object whose calls the interrupt cut short has no result: the run ends here.
+    opts.signal?.throwIfAborted();
     if (r.message !== undefined) r.message = redact(r.message, secrets);
     results.push(r);
     opts.onResult?.(r);
@@ -218,20 +227,25 @@ export async function applyObjects(
   return results;
 }
 
-/** An API call runner that retries 408/429/5xx and connection failures with backoff. */
-function retrying(attempts: number, baseDelayMs: number): Applier['call'] {
+/**
+ * An API call runner that retries 408/429/5xx and connection failures with backoff; after
+ * an abort of `signal` it starts no call and waits no more.
+ */
+function retrying(attempts: number, baseDelayMs: number, signal?: AbortSignal): Applier['call'] {
   return async <T>(fn: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
       try {
         return await fn();
       } catch (err) {
+        signal?.throwIfAborted();
         const status = statusOf(err);
         const transient =
           status === undefined
             ? !(err instanceof ApiException) && isNetworkError(err)
             : TRANSIENT.has(status);
         if (!transient || attempt >= attempts) throw err;
-        await sleep(baseDelayMs * 2 ** (attempt - 1));
+        await sleep(baseDelayMs * 2 ** (attempt - 1), undefined, signal ? { signal } : {});
       }
     }
   };

@@ -14,6 +14,8 @@ export interface ClientOptions {
   caFile?: string;
   concurrency?: number;
   retry?: RegistryClientOptions['retry'];
+  /** Cancels every client's requests (see RegistryClientOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /** A factory of registry clients sharing credentials, CA and retry policy; `tlsVerify` per side. */
@@ -33,6 +35,7 @@ export async function registryClients(
       ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
       concurrency: o.concurrency ?? 8,
       ...(o.retry !== undefined ? { retry: o.retry } : {}),
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
       onRetry: (e) =>
         progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`),
     });

@@ -51,6 +51,11 @@ export interface RegistryClientOptions {
    * above which blobs go up in chunks (default: none, one streamed PUT).
    */
   upload?: { chunkSize?: number; maxChunkSize?: number; monolithicMaxBytes?: number };
+  /**
+   * Cancels the client's work: requests in flight end at once, none starts after the
+   * abort and no retry waits; each rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
@@ -81,12 +86,14 @@ export class RegistryClient {
       ...(caPem !== undefined ? { caPem } : {}),
       timeoutMs: options.timeoutMs ?? 60_000,
       userAgent: options.userAgent ?? `bale/${BALE_VERSION}`,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const policy = {
       attempts: Math.max(1, options.retry?.attempts ?? DEFAULT_RETRY.attempts),
       baseDelayMs: options.retry?.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
       maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
       ...(options.onRetry !== undefined ? { onRetry: options.onRetry } : {}),
+      ...(transport.signal ? { signal: transport.signal } : {}),
     };
     const auth = new Authenticator({
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),

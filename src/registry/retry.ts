@@ -17,6 +17,8 @@ export interface RetryPolicy {
   /** Called once per retry (stats). */
   countRetry?: () => void;
   random?: () => number;
+  /** No retry after an abort: the signal's reason is thrown, and the backoff wait ends at once. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_RETRY = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 } as const;
@@ -82,6 +84,7 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (err) {
+      policy.signal?.throwIfAborted();
       const t = transientReason(err);
       if (t === undefined) throw err;
       if (attempt >= policy.attempts) throw exhausted(err, t.reason, attempt, url, what);
@@ -90,7 +93,10 @@ export async function withRetry<T>(
         delayMs = Math.min(Math.max(delayMs, t.retryAfterMs), policy.maxDelayMs);
       policy.countRetry?.();
       policy.onRetry?.({ url: redactUrl(url), attempt, reason: t.reason, delayMs });
-      await sleep(delayMs);
+      await sleep(delayMs, undefined, policy.signal ? { signal: policy.signal } : {}).catch((e: unknown) => {
+        policy.signal?.throwIfAborted();
+        throw e;
+      });
     }
   }
 }

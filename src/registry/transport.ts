@@ -5,11 +5,11 @@
  * registry is on loopback, and only when the HTTPS handshake fails because the other
  * side does not speak TLS (a certificate error is never a reason to fall back).
  */
+import { setMaxListeners } from 'node:events';
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isLoopbackRegistry, registryEndpoint } from './reference.js';
-import { BaleError } from '../errors.js';
 import { errorCodeOf, isTlsProtocolError } from './http-error.js';
 
 export interface TransportOptions {
@@ -19,6 +19,11 @@ export interface TransportOptions {
   /** Headers timeout and body idle timeout, ms. */
   timeoutMs: number;
   userAgent: string;
+  /**
+   * Cancels every request: those in flight end at once (undici's `signal`), and none
+   * starts after the abort (each rejects with the signal's reason).
+   */
+  signal?: AbortSignal;
 }
 
 export interface RawRequest {
@@ -40,10 +45,25 @@ export type Probe = (baseUrl: string, opts: { once: boolean }) => Promise<ProbeR
 export class Transport {
   private readonly agents = new Map<string, Agent>();
   private readonly bases = new Map<string, Promise<ProbeResult>>();
-  /** Set by destroy(): no new connection is opened after an interrupt. */
+  /** destroy() ran: no new connection is opened. */
   private destroyed = false;
 
-  constructor(private readonly options: TransportOptions) {}
+  /**
+   * The requests' own signal, following `options.signal`: one listener on the caller's
+   * signal per transport, however many requests run (undici adds one per request).
+   */
+  readonly signal: AbortSignal | undefined;
+
+  constructor(private readonly options: TransportOptions) {
+    const outer = options.signal;
+    if (outer !== undefined) {
+      const inner = new AbortController();
+      setMaxListeners(0, inner.signal);
+      if (outer.aborted) inner.abort(outer.reason);
+      else outer.addEventListener('abort', () => inner.abort(outer.reason), { once: true });
+      this.signal = inner.signal;
+    }
+  }
 
   /** The Agent for a registry host (also used for redirects that start there). */
   agentFor(registry: string): Agent {
@@ -65,22 +85,23 @@ export class Transport {
 
   /** One HTTP exchange, no redirects, no retries. Throws undici's transport errors. */
   async send(registry: string, req: RawRequest): Promise<Dispatcher.ResponseData> {
-    if (this.destroyed) {
-      throw new BaleError(
-        'E_INTERRUPTED',
-        `not sending ${req.method} to ${registry}: its connections were closed`,
-        {
-          hint: 'The operation was interrupted; run the same command again to continue.',
-        },
-      );
-    }
+    const { signal } = this;
+    signal?.throwIfAborted();
+    if (this.destroyed) throw new Error(`the connections to ${registry} were closed after an interrupt`);
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...req.headers };
-    return request(req.url, {
-      dispatcher: this.agentFor(registry),
-      method: req.method,
-      headers,
-      body: req.body ?? null,
-    });
+    try {
+      return await request(req.url, {
+        dispatcher: this.agentFor(registry),
+        method: req.method,
+        headers,
+        body: req.body ?? null,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      // Whatever undici makes of the abort, callers see the abort itself (never retried).
+      signal?.throwIfAborted();
+      throw err;
+    }
   }
 
   /** Plain HTTP is allowed for this registry (tlsVerify false, or loopback). */

@@ -36,6 +36,8 @@ export async function gatherSignatures(opts: {
   caFile?: string;
   progress: Progress;
   what: string;
+  /** Stops the fetches; an abort is never taken for a failing store (the next one is not asked). */
+  signal?: AbortSignal;
 }): Promise<KeptSignature[]> {
   const candidates: SignatureCandidate[] = [...(opts.extra ?? [])];
   const storeProblems: string[] = [];
@@ -45,10 +47,12 @@ export async function gatherSignatures(opts: {
         tlsVerify: opts.tlsVerify,
         caFile: opts.caFile,
         onSkip: (s) => opts.progress.warn(`${s.url} skipped: ${s.error.message}`),
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
       for (const f of found) candidates.push({ bytes: f.bytes, source: f.url });
       if (found.length === 0) storeProblems.push(`${store}: no signatures for ${opts.digest}`);
     } catch (err) {
+      opts.signal?.throwIfAborted();
       storeProblems.push(`${store}: ${messageOf(err)}`);
       opts.progress.warn(`signature store ${store}: ${messageOf(err)}`);
     }

@@ -36,6 +36,8 @@ export interface FetchSignaturesOptions {
   timeoutMs?: number;
   /** Called for a signature that is skipped because it is too large (see the module comment). */
   onSkip?: (skipped: { index: number; url: string; error: BaleError }) => void;
+  /** Stops the fetch: the request in flight ends, no further one starts (rejects with the reason). */
+  signal?: AbortSignal;
 }
 
 const TLS_CODES = new Set([
@@ -147,6 +149,7 @@ async function readHttpSignature(
   url: string,
   index: number,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<Buffer | 'missing' | 'too-large'> {
   const shown = redact(url);
   let res: Dispatcher.ResponseData;
@@ -156,8 +159,10 @@ async function readHttpSignature(
       method: 'GET',
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      ...(signal ? { signal } : {}),
     });
   } catch (err) {
+    signal?.throwIfAborted();
     throw networkError(shown, index, err);
   }
   const { statusCode, body, headers } = res;
@@ -232,11 +237,15 @@ export async function fetchSignatures(
   const out: FetchedSignature[] = [];
   try {
     for (let index = 1; index <= MAX_SIGNATURES; index++) {
+      opts.signal?.throwIfAborted();
       const url = signatureUrl(store, digest, index);
       const got =
         dispatcher === undefined
           ? await readFileSignature(url, index)
-          : await readHttpSignature(dispatcher, url, index, timeoutMs);
+          : await readHttpSignature(dispatcher, url, index, timeoutMs, opts.signal).catch((err: unknown) => {
+              opts.signal?.throwIfAborted(); // a body cut by the abort is the abort
+              throw err;
+            });
       if (got === 'missing') break;
       if (got === 'too-large') {
         const error = tooLarge(index, redact(url));

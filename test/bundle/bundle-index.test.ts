@@ -1,6 +1,6 @@
 /**
  * bundle.json on disk: written in a fixed key order (temp name, rename) with SHA256SUMS
- * and an optional bundle.json.asc, read back strictly, and every way a hostile or
+ * and an optional bundle.json.asc, read back strictly (through openBundle), and every way a hostile or
  * damaged bundle.json is refused (missing, a directory, too large, not UTF-8, not JSON,
  * not an index). Real files in a temp directory.
  */
@@ -11,13 +11,12 @@ import {
   INDEX_FILE,
   MAX_INDEX_BYTES,
   parseIndex,
-  readBundleIndex,
-  readIndex,
   serializeIndex,
   writeBundleIndex,
   writeIndex,
 } from '../../src/bundle/bundle-index.js';
 import type { BundleIndex } from '../../src/bundle/index-schema.js';
+import { openBundle } from '../../src/bundle/open-bundle.js';
 import { sha256Hex } from '../../src/digest.js';
 import { BaleError, isBaleError } from '../../src/errors.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
@@ -111,39 +110,36 @@ describe('writeIndex / writeBundleIndex', () => {
   });
 });
 
-describe('readIndex', () => {
-  it('reads back what was written (readBundleIndex is the same)', async () => {
+describe('reading back through openBundle (the one reader of bundle.json)', () => {
+  it('reads back what was written, vouched for by the SHA256SUMS written with it', async () => {
     const dir = await fresh();
-    await writeIndex(dir, INDEX);
-    expect(await readIndex(dir)).toEqual(INDEX);
-    expect(await readBundleIndex(dir)).toEqual(INDEX);
+    await writeBundleIndex(dir, INDEX);
+    expect((await openBundle(dir)).index).toEqual(INDEX);
   });
 
   it('no bundle.json: E_BUNDLE_INCOMPLETE naming the path, with a hint where to point bale', async () => {
     const dir = await fresh();
-    const err = await caught(readIndex(dir));
+    const err = await caught(openBundle(dir));
     expect(err.code).toBe('E_BUNDLE_INCOMPLETE');
-    expect(err.message).toBe(`${join(dir, INDEX_FILE)} does not exist: not a bale bundle`);
+    expect(err.message).toContain(join(dir, INDEX_FILE));
     expect(err.hint).toMatch(/directory that holds bundle\.json, SHA256SUMS and the volumes/);
   });
 
   it('bundle.json that is a directory: E_BUNDLE_INVALID', async () => {
     const dir = await fresh();
     await mkdir(join(dir, INDEX_FILE));
-    const err = await caught(readIndex(dir));
+    const err = await caught(openBundle(dir));
     expect(err.code).toBe('E_BUNDLE_INVALID');
-    expect(err.message).toBe(`${join(dir, INDEX_FILE)} is not a regular file`);
+    expect(err.message).toBe(`${join(dir, INDEX_FILE)}: ${INDEX_FILE} is not a regular file`);
   });
 
   it('bundle.json larger than the limit is refused before it is read', async () => {
     const dir = await fresh();
     await writeFile(join(dir, INDEX_FILE), '');
     await truncate(join(dir, INDEX_FILE), MAX_INDEX_BYTES + 1); // sparse: costs no disk
-    const err = await caught(readIndex(dir));
+    const err = await caught(openBundle(dir));
     expect(err.code).toBe('E_BUNDLE_INVALID');
-    expect(err.message).toContain(
-      `is ${MAX_INDEX_BYTES + 1} bytes, more than the ${MAX_INDEX_BYTES} bale accepts`,
-    );
+    expect(err.message).toContain(`is ${MAX_INDEX_BYTES + 1} bytes, more than the ${MAX_INDEX_BYTES}`);
   });
 });
 

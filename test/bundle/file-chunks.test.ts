@@ -7,7 +7,7 @@ import { readFileChunks } from '../../src/bundle/file-chunks.js';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bale-file-reading-'));
+  dir = await mkdtemp(join(tmpdir(), 'bale-file-chunks-'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -37,5 +37,33 @@ describe('readFileChunks (two reused buffers)', () => {
         for await (const _ of readFileChunks(join(dir, 'missing'))) void _;
       })(),
     ).rejects.toThrow(/ENOENT/);
+  });
+
+  test('an aborted signal: nothing is opened, the read rejects with its reason', async () => {
+    const ac = new AbortController();
+    const reason = new Error('interrupted');
+    ac.abort(reason);
+    await expect(
+      (async () => {
+        for await (const _ of readFileChunks(join(dir, 'missing'), 4096, ac.signal)) void _;
+      })(),
+    ).rejects.toBe(reason); // not ENOENT: the file was never opened
+  });
+
+  test('an abort mid-file ends the read before the next chunk', async () => {
+    const path = join(dir, 'abort-mid');
+    await writeFile(path, randomBytes(10 * 4096));
+    const ac = new AbortController();
+    const reason = new Error('interrupted');
+    let chunks = 0;
+    await expect(
+      (async () => {
+        for await (const _ of readFileChunks(path, 4096, ac.signal)) {
+          void _;
+          if (++chunks === 2) ac.abort(reason);
+        }
+      })(),
+    ).rejects.toBe(reason);
+    expect(chunks).toBe(2);
   });
 });

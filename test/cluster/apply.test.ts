@@ -8,6 +8,7 @@
  * dryRun=All and injected failures.
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyFailed, applyObjects, type ApplyResult, type KubeObject } from '../../src/cluster/apply.js';
 import { loadKubeConfig } from '../../src/cluster/kube-client.js';
@@ -349,5 +350,56 @@ describe('applyObjects', () => {
     expect(results.map((r) => r.action)).toEqual(['error', 'error']);
     expect(JSON.stringify(results)).not.toContain(token);
     kube = await startFakeKube(); // for afterEach
+  });
+
+  it('an abort while the first object is written: no request after it, the run ends with the reason', async () => {
+    const { kubeConfig } = await loadKubeConfig({ kubeconfig: kubeconfigPath, env: {}, homeDir: dir });
+    const ac = new AbortController();
+    const reason = new Error('interrupted');
+    let logged = 0;
+    // The interrupt arrives while the first ConfigMap's create is on its way.
+    kube.inject({
+      method: 'POST',
+      resource: 'configmaps',
+      times: 1,
+      before: () => {
+        logged = kube.log.length;
+        ac.abort(reason);
+      },
+    });
+    await expect(
+      applyObjects([signatureCm(HEX_A, ['s']), signatureCm(HEX_B, ['t']), idms()], {
+        kubeConfig,
+        overwrite: false,
+        dryRun: false,
+        retry: { attempts: 3, baseDelayMs: 1 },
+        signal: ac.signal,
+      }),
+    ).rejects.toBe(reason);
+    expect(logged).toBeGreaterThan(0);
+    expect(kube.log).toHaveLength(logged);
+    expect(kube.get('configmaps', `sha256-${HEX_B}`, NS)).toBeUndefined();
+    expect(kube.get('imagedigestmirrorsets', 'bale-mirror')).toBeUndefined();
+  });
+
+  it('an abort during a retry wait (the read answering 503) ends the wait at once', async () => {
+    const { kubeConfig } = await loadKubeConfig({ kubeconfig: kubeconfigPath, env: {}, homeDir: dir });
+    const ac = new AbortController();
+    const reason = new Error('interrupted');
+    kube.inject({ method: 'GET', resource: 'configmaps', status: 503, message: 'busy' });
+    const run = applyObjects([signatureCm(HEX_A, ['s'])], {
+      kubeConfig,
+      overwrite: false,
+      dryRun: false,
+      retry: { attempts: 3, baseDelayMs: 30_000 },
+      signal: ac.signal,
+    });
+    for (let i = 0; i < 500 && !kube.log.some((r) => r.status === 503); i++) await sleep(10);
+    const count = kube.log.length;
+    const started = Date.now();
+    ac.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(kube.log).toHaveLength(count);
   });
 });

@@ -7,15 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../src/errors.js';
 import { loadCredentials } from '../../src/registry/credentials.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { MEDIA_TYPES, parseManifest } from '../../src/registry/manifest.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { skopeoInspectRaw, skopeoCopyToDir } from '../helpers/skopeo.js';
 import { makeTinyImage, type TinyImage } from '../helpers/tiny-image.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -347,5 +350,35 @@ describe('TLS', () => {
     expect(() => new RegistryClient({ caFile: '/nonexistent/ca.pem' })).toThrow(
       expect.objectContaining({ code: 'E_CONFIG' }),
     );
+  });
+});
+
+describe('RegistryClient with a signal', () => {
+  it('an abort during a retry wait (503, Retry-After 30 s) ends it at once, no request after', async () => {
+    const proxy = await startFaultProxy('127.0.0.1:9', {
+      rules: [{ fault: { kind: 'status', status: 503, retryAfter: 30 } }],
+    });
+    const ac = new AbortController();
+    const client = new RegistryClient({
+      tlsVerify: false,
+      retry: { attempts: 5, baseDelayMs: 10, maxDelayMs: 60_000 },
+      signal: ac.signal,
+    });
+    try {
+      const probing = client.getManifest({ registry: proxy.host, repository: 'a/b' }, 'latest');
+      await waitFor(() => proxy.log.some((e) => e.done));
+      await sleep(200); // now in the 30 s backoff
+      const count = proxy.log.length;
+      const reason = new Error('interrupted');
+      const started = Date.now();
+      ac.abort(reason);
+      await expect(probing).rejects.toBe(reason);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await sleep(100);
+      expect(proxy.log).toHaveLength(count);
+    } finally {
+      await client.destroy();
+      await proxy.stop();
+    }
   });
 });

@@ -1,6 +1,12 @@
-/** Scheme selection: when bale may fall back from HTTPS to plain HTTP, and when not. */
+/**
+ * Scheme selection: when bale may fall back from HTTPS to plain HTTP, and when not. And
+ * cancellation: an aborted signal ends requests in flight and lets none start.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Transport, type ProbeResult } from '../../src/registry/transport.js';
+import { waitFor } from '../helpers/wait.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 
 const errWith = (code: string, message = code): Error => Object.assign(new Error(message), { code });
 
@@ -94,29 +100,48 @@ describe('Transport.resolve', () => {
   });
 });
 
-describe('Transport.destroy', () => {
-  it('opens no new connection afterwards: a later send is refused with E_INTERRUPTED, nothing sent', async () => {
-    const { createServer } = await import('node:http');
-    let requests = 0;
-    const server = createServer((_req, res) => {
-      requests++;
-      res.end('ok');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const addr = server.address();
-    const host = `127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+describe('cancellation', () => {
+  /** A proxy whose every request hangs (headers stalled), before any upstream is contacted. */
+  const hanging = (): Promise<FaultProxy> =>
+    startFaultProxy('127.0.0.1:9', { rules: [{ fault: { kind: 'stall', ms: 3_000 } }] });
+
+  it('Transport.send: an abort ends the request in flight at once with its reason, and none starts after it', async () => {
+    const proxy = await hanging();
+    const ac = new AbortController();
+    const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test', signal: ac.signal });
     try {
-      const t = transport(true);
-      const res = await t.send(host, { method: 'GET', url: `http://${host}/v2/` });
-      await res.body.dump();
-      expect(requests).toBe(1);
-      await t.destroy();
-      await expect(t.send(host, { method: 'GET', url: `http://${host}/v2/` })).rejects.toMatchObject({
-        code: 'E_INTERRUPTED',
-      });
-      expect(requests).toBe(1);
+      const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
+      await waitFor(() => proxy.log.length === 1);
+      const reason = new Error('interrupted');
+      const started = Date.now();
+      ac.abort(reason);
+      await expect(inFlight).rejects.toBe(reason);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await waitFor(() => proxy.log[0]?.done === true); // the connection was closed, not left hanging
+      await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toBe(reason);
+      await sleep(100);
+      expect(proxy.log).toHaveLength(1);
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await t.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('Transport.destroy (an interrupt without a signal): no new connection afterwards', async () => {
+    const proxy = await hanging();
+    const t = new Transport({ tlsVerify: false, timeoutMs: 60_000, userAgent: 'test' });
+    try {
+      const inFlight = t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` });
+      await waitFor(() => proxy.log.length === 1);
+      await t.destroy();
+      await expect(inFlight).rejects.toThrow();
+      await expect(t.send('127.0.0.1', { method: 'GET', url: `${proxy.url}/v2/` })).rejects.toThrow(
+        /closed after an interrupt/,
+      );
+      await sleep(100);
+      expect(proxy.log).toHaveLength(1);
+    } finally {
+      await proxy.stop();
     }
   });
 });

@@ -1,7 +1,8 @@
 /** Verify step 5: signatures, cluster files, the release payload and the chain of trust. */
 import { readClusterFiles } from '../cluster-files.js';
 import { MAX_SMALL_CONTENT } from '../completeness.js';
-import { releasesOf, type BundleIndex } from '../index-schema.js';
+import { releasesOf } from '../index-schema.js';
+import type { OpenedBundle } from '../open-bundle.js';
 import type { ReleaseInfo } from '../../release/parse-release.js';
 import type { Problem } from '../problem.js';
 import { readBundleRelease } from '../release-references.js';
@@ -13,8 +14,7 @@ import { isBaleError, messageOf } from '../../errors.js';
 import { defaultKeyringPath, loadKeyring } from '../../signature/index.js';
 
 export async function checkTrust(
-  dir: string,
-  index: BundleIndex,
+  bundle: OpenedBundle,
   rawIndex: Buffer | undefined,
   content: Map<string, Buffer>,
   tooLarge: Set<string>,
@@ -22,6 +22,7 @@ export async function checkTrust(
   report: VerifyReport,
   add: (p: Problem) => void,
 ): Promise<void> {
+  const { dir, index } = bundle;
   let keyrings = opts.keyrings;
   if (keyrings === undefined) {
     try {
@@ -60,8 +61,12 @@ export async function checkTrust(
   for (const rel of releasesOf(index)) {
     if (!sigs.signed.has(rel.digest)) continue;
     try {
-      payloads.set(rel.digest, (await readBundleRelease(dir, index, (p) => content.get(p), rel)).info);
+      const read = await readBundleRelease(bundle, (p) => content.get(p), rel, {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      payloads.set(rel.digest, read.info);
     } catch (err) {
+      opts.signal?.throwIfAborted();
       add({
         code: isBaleError(err) ? err.code : 'E_RELEASE_INVALID',
         digest: rel.digest,

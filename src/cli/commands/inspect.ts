@@ -56,13 +56,15 @@ export const inspectCommand: Command = {
     const sigstoreKeys = await Promise.all(stringList(args['sigstore-key']).map((p) => loadSigstoreKey(p)));
     const progress = deep ? renderer({ ...args, json: format !== 'table' || args.json }, ctx) : undefined;
     try {
-      // On SIGINT/SIGTERM stop at once: inspect only reads, so there is nothing to wind down.
+      // On SIGINT/SIGTERM stop at once (inspect only reads, so there is nothing to wind down);
+      // the signal also stops the deep verification's reads.
       const report = await abortable(
         (await import('../../workflows/inspect/index.js')).inspectBundle(dir, {
           deep,
           ...(keyrings.length ? { keyrings } : {}),
           ...(sigstoreKeys.length ? { sigstoreKeys } : {}),
           ...(progress ? { progress } : {}),
+          signal: ctx.signal,
         }),
         ctx.signal,
       );

@@ -52,7 +52,8 @@ export const verifyCommand: Command = {
     const progress = renderer(args, ctx);
     const volumes = stringList(args.volume);
     const allowUnsigned = Boolean(args['allow-unsigned']);
-    // On SIGINT/SIGTERM stop at once: verify only reads, so there is nothing to wind down.
+    // On SIGINT/SIGTERM stop at once (verify only reads, so there is nothing to wind down);
+    // the signal also stops the reads themselves.
     const report = await abortable(
       (await import('../../workflows/verify/index.js')).verify(dir, {
         keyringPaths: stringList(args.keyring),
@@ -61,6 +62,7 @@ export const verifyCommand: Command = {
         sigstoreKeyPaths: stringList(args['sigstore-key']),
         volumes,
         progress,
+        signal: ctx.signal,
       }),
       ctx.signal,
     );

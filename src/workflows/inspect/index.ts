@@ -1,74 +1,17 @@
 /**
- * `bale inspect`: what a bundle holds, from bundle.json (fast), or with `deep` after a
- * full verify (signatures checked against the keyrings, problems listed). Renderers
- * live in src/cli/inspect-render.ts.
+ * `bale inspect`: what a bundle holds, from bundle.json as `openBundle` reads it (checked
+ * against SHA256SUMS, nothing else read), or with `deep` after a full verify (signatures
+ * checked against the keyrings, problems listed). Renderers live in src/cli/inspect-render.ts.
  */
-import { baseSummary, type BaseSummary } from '../../bundle/base-schema.js';
-import { readIndex } from '../../bundle/bundle-index.js';
-import { releasesOf, type BundleBaseDigest, type BundleGraph } from '../../bundle/index-schema.js';
-import type { Problem } from '../../bundle/problem.js';
+import { openBundle } from '../../bundle/open-bundle.js';
+import { verifyBundle } from '../../bundle/verify-bundle.js';
 import type { Progress } from '../../progress.js';
 import type { Keyring } from '../../signature/index.js';
-import { verifyBundle, type TrustReport } from '../../bundle/verify-bundle.js';
-import type { SigstoreResult } from '../../bundle/sigstore-checks.js';
 import type { SigstoreKey } from '../../signature/sigstore-key.js';
+import { addVerification } from './deep-check.js';
+import { summaryOf, type InspectReport } from './report.js';
 
-export interface InspectReport {
-  dir: string;
-  schema: string;
-  baleVersion: string;
-  created: string;
-  volumeSize: number;
-  /** The last release of the bundle (the highest of an update path), as before several releases per bundle. */
-  release?: InspectRelease;
-  /** Every release carried, in bundle.json order. */
-  releases: InspectRelease[];
-  /** Update-graph documents the releases were chosen from. */
-  graphs: BundleGraph[];
-  images: {
-    name: string;
-    repository: string;
-    source: string;
-    digest: string;
-    mediaType: string;
-    size: number;
-    tags: string[];
-  }[];
-  volumes: { name: string; size: number; sha256: string; entries: number }[];
-  signatures: {
-    path: string;
-    kind: string;
-    digest?: string;
-    keyId?: string;
-    userId?: string;
-    identity?: string;
-    /** Checked against the keyrings (deep only); undefined: as recorded at pack time, not checked now. */
-    verified?: boolean;
-    reason?: string;
-  }[];
-  graphData?: { revision: string; digest: string; tag: string };
-  /** Files `unpack --apply-manifests` applies. */
-  manifests: string[];
-  /** An incremental bundle: its base, and every digest it relies on at the destination. */
-  base?: BaseSummary & { blobs: BundleBaseDigest[] };
-  totals: { images: number; volumes: number; bytes: number; entries: number };
-  /** Deep only. */
-  /** deep only: the full verification, with the trust report (what anchors each item). */
-  verification?: { ok: boolean; problems: Problem[]; trust?: TrustReport };
-  /** Sigstore signature artifacts: `recorded` is what pack found; `state` is set when checked (deep). */
-  sigstore?: InspectSigstore[];
-}
-
-export interface InspectRelease {
-  version: string;
-  architecture: string;
-  digest: string;
-  source: string;
-  tag: string;
-}
-
-export type InspectSigstore = Pick<SigstoreResult, 'repository' | 'tag' | 'digest' | 'signs' | 'recorded'> &
-  Partial<Pick<SigstoreResult, 'state' | 'reason' | 'keyFingerprint'>>;
+export type { InspectReport, InspectRelease, InspectSigstore } from './report.js';
 
 export interface InspectOptions {
   deep?: boolean;
@@ -76,117 +19,22 @@ export interface InspectOptions {
   /** Sigstore public keys for --deep; default: the shipped Red Hat key. */
   sigstoreKeys?: SigstoreKey[];
   progress?: Progress;
+  /** Stops the deep verification's volume reads (it rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export async function inspectBundle(dir: string, opts: InspectOptions = {}): Promise<InspectReport> {
-  const index = await readIndex(dir);
-  const report: InspectReport = {
-    dir,
-    schema: index.schema,
-    baleVersion: index.baleVersion,
-    created: index.created,
-    volumeSize: index.volumeSize,
-    releases: releasesOf(index).map((r) => ({
-      version: r.version,
-      architecture: r.architecture,
-      digest: r.digest,
-      source: r.source,
-      tag: r.tag,
-    })),
-    graphs: (index.graphs ?? []).map((g) => ({ ...g, releases: [...g.releases] })),
-    images: index.images.map((i) => ({
-      name: i.name,
-      repository: i.repository,
-      source: i.source,
-      digest: i.digest,
-      mediaType: i.mediaType,
-      size: i.size,
-      tags: [...i.tags],
-    })),
-    volumes: index.volumes.map((v) => ({ ...v })),
-    signatures: [
-      ...index.signatures.map((s) => ({
-        path: s.path,
-        kind: 'release',
-        digest: s.digest,
-        keyId: s.keyId,
-        userId: s.userId,
-        identity: s.identity,
-      })),
-      ...(index.graphData?.signatures ?? []).map((s) => ({
-        path: s.path,
-        kind: 'graph-data',
-        digest: s.digest,
-        keyId: s.keyId,
-        userId: s.userId,
-        identity: s.identity,
-      })),
-    ],
-    manifests: [...index.manifests],
-    totals: {
-      images: index.images.length,
-      volumes: index.volumes.length,
-      bytes: index.volumes.reduce((n, v) => n + v.size, 0),
-      entries: index.entries.length,
-    },
-  };
-  const last = report.releases.at(-1);
-  if (last) report.release = last;
-  if (index.graphData) {
-    report.graphData = {
-      revision: index.graphData.revision,
-      digest: index.graphData.digest,
-      tag: index.graphData.tag,
-    };
-  }
-  const base = baseSummary(index);
-  if (base && index.base) report.base = { ...base, blobs: index.base.digests.map((d) => ({ ...d })) };
-  if (index.sigstore !== undefined) {
-    report.sigstore = index.sigstore.map((x) => ({
-      repository: x.repository,
-      tag: x.tag,
-      digest: x.digest,
-      signs: x.signs,
-      recorded: x.state,
-    }));
-  }
+  const bundle = await openBundle(dir);
+  const report = summaryOf(dir, bundle.index);
   if (opts.deep) {
     const v = await verifyBundle(dir, {
       ...(opts.keyrings ? { keyrings: opts.keyrings } : {}),
       ...(opts.sigstoreKeys ? { sigstoreKeys: opts.sigstoreKeys } : {}),
       ...(opts.progress ? { progress: opts.progress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    report.verification = { ok: v.ok, problems: v.problems, ...(v.trust ? { trust: v.trust } : {}) };
-    if (v.sigstore !== undefined) {
-      report.sigstore = v.sigstore.map((x) => ({
-        repository: x.repository,
-        tag: x.tag,
-        digest: x.digest,
-        signs: x.signs,
-        recorded: x.recorded,
-        state: x.state,
-        ...(x.reason !== undefined ? { reason: x.reason } : {}),
-        ...(x.keyFingerprint !== undefined ? { keyFingerprint: x.keyFingerprint } : {}),
-      }));
-    }
-    const byPath = new Map(v.signatures.map((s) => [s.path, s]));
-    for (const s of report.signatures) {
-      const check = byPath.get(s.path);
-      s.verified = check?.ok ?? false;
-      if (check?.reason !== undefined) s.reason = check.reason;
-      if (check?.userId !== undefined) s.userId = check.userId;
-    }
-    for (const s of v.signatures) {
-      if (s.kind === 'configmap' || s.kind === 'index') {
-        const row: InspectReport['signatures'][number] = { path: s.path, kind: s.kind, verified: s.ok };
-        if (s.expectedDigest !== undefined) row.digest = s.expectedDigest;
-        if (s.keyId !== undefined) row.keyId = s.keyId;
-        if (s.userId !== undefined) row.userId = s.userId;
-        if (s.identity !== undefined) row.identity = s.identity;
-        if (s.reason !== undefined) row.reason = s.reason;
-        report.signatures.push(row);
-      }
-    }
+    opts.signal?.throwIfAborted();
+    addVerification(report, v);
   }
   return report;
 }

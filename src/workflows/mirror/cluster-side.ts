@@ -33,6 +33,8 @@ export interface ClusterOptions {
   kubeconfig?: string;
   env: Record<string, string | undefined>;
   homeDir: string;
+  /** Stops the apply between API calls. */
+  signal?: AbortSignal;
 }
 
 export interface ClusterResult {
@@ -119,6 +121,7 @@ export async function clusterSide(
     homeDir: o.homeDir,
     overwrite: Boolean(o.overwrite),
     progress: input.progress,
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   out.applied = await cluster.apply(toApply, Boolean(o.dryRun));
   out.failed = cluster.failed(out.applied);

@@ -63,6 +63,7 @@ export async function mirror(o: MirrorOptions): Promise<MirrorResult> {
       tlsVerify: o.srcTlsVerify ?? true,
       ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
       progress,
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
     const result: MirrorResult = {
       plan,

@@ -30,6 +30,7 @@ export async function verifySignatures(o: {
   tlsVerify: boolean;
   caFile?: string;
   progress: Progress;
+  signal?: AbortSignal;
 }): Promise<VerifiedSignatures> {
   const out: VerifiedSignatures = { release: [], graph: [] };
   o.progress.phase('signatures');
@@ -42,6 +43,7 @@ export async function verifySignatures(o: {
       caFile: o.caFile,
       progress: o.progress,
       what: 'release',
+      ...(o.signal ? { signal: o.signal } : {}),
     });
   }
   if (o.graphData !== undefined) {
@@ -58,6 +60,7 @@ export async function verifySignatures(o: {
       caFile: o.caFile,
       progress: o.progress,
       what: 'graph-data image',
+      ...(o.signal ? { signal: o.signal } : {}),
     });
   }
   return out;

@@ -19,8 +19,9 @@ import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { INDEX_FILE, MAX_INDEX_BYTES, parseIndex } from '../../bundle/bundle-index.js';
 import { parseV2Path } from '../../bundle/entry-path.js';
-import type { BundleBase, BundleBaseDigest } from '../../bundle/index-schema.js';
-import { SUMS_FILE, hashFile, readSha256Sums } from '../../bundle/sha256sums.js';
+import type { BundleBase, BundleBaseDigest, BundleIndex } from '../../bundle/index-schema.js';
+import { openBundle } from '../../bundle/open-bundle.js';
+import { hashFile } from '../../bundle/sha256sums.js';
 import { readSmallRegularFile } from '../../bundle/small-file.js';
 import { sha256Hex } from '../../digest.js';
 import { BaleError, isBaleError, messageOf } from '../../errors.js';
@@ -212,35 +213,8 @@ export async function bundleHoldings(
     );
   });
   const file = st.isDirectory() ? join(since, INDEX_FILE) : since;
-  const dir = dirname(file);
-  let raw: Buffer;
-  try {
-    raw = await readSmallRegularFile(file, MAX_INDEX_BYTES, file);
-  } catch (err) {
-    throw new BaleError(
-      'E_USAGE',
-      `--since ${since} is not a bale bundle: ${(err as { code?: string }).code === 'ENOENT' ? `no ${INDEX_FILE} in it` : messageOf(err)}`,
-      { hint: 'Give the directory of the previous bundle (or its bundle.json).' },
-    );
-  }
+  const { raw, index } = await sinceIndex(since, file);
   const sha256 = sha256Hex(raw);
-  const sums = await readSha256Sums(dir).catch((err: unknown) => {
-    if (
-      (err as { code?: string }).code === 'ENOENT' ||
-      (isBaleError(err) && err.code === 'E_BUNDLE_INCOMPLETE')
-    )
-      return undefined;
-    throw err;
-  });
-  const listed = basename(file) === INDEX_FILE ? sums?.lines.find((l) => l.name === INDEX_FILE) : undefined;
-  if (listed !== undefined && listed.sha256 !== sha256) {
-    throw new BaleError(
-      'E_BUNDLE_CORRUPT',
-      `--since ${file} has sha256 ${sha256}, its ${SUMS_FILE} says ${listed.sha256}: it was changed or damaged`,
-      { hint: 'Use an intact copy of the previous bundle (bale verify checks it).' },
-    );
-  }
-  const index = parseIndex(raw, file);
   const held: Holdings = new Map();
   for (const e of index.entries) {
     const p = parseV2Path(e.path);
@@ -250,4 +224,36 @@ export async function bundleHoldings(
     for (const r of [d.repository, ...(d.mountTo ?? [])]) hold(held, d.digest, r, d.size);
   }
   return { record: { kind: 'bundle', file: basename(file), sha256, created: index.created }, held };
+}
+
+/**
+ * The previous bundle's index: a bundle directory (or its bundle.json) is opened by
+ * `openBundle` (a SHA256SUMS that is there must vouch for bundle.json; one that is
+ * missing is tolerated); an index file of another name is parsed as it is.
+ */
+async function sinceIndex(since: string, file: string): Promise<{ raw: Buffer; index: BundleIndex }> {
+  const notBundle = (err: unknown): BaleError =>
+    new BaleError(
+      'E_USAGE',
+      `--since ${since} is not a bale bundle: ${(err as { code?: string }).code === 'ENOENT' ? `no ${INDEX_FILE} in it` : messageOf(err)}`,
+      { hint: 'Give the directory of the previous bundle (or its bundle.json).' },
+    );
+  if (basename(file) !== INDEX_FILE) {
+    const raw = await readSmallRegularFile(file, MAX_INDEX_BYTES, file).catch((err: unknown) => {
+      throw notBundle(err);
+    });
+    return { raw, index: parseIndex(raw, file) };
+  }
+  try {
+    const bundle = await openBundle(dirname(file), { unsealed: true });
+    return { raw: bundle.rawIndex, index: bundle.index };
+  } catch (err) {
+    if (!isBaleError(err)) throw err;
+    if (err.code === 'E_BUNDLE_INCOMPLETE' || (err.code === 'E_IO' && err.details.file === INDEX_FILE))
+      throw notBundle(err);
+    throw new BaleError(err.code, `--since ${err.message}`, {
+      hint: 'Use an intact copy of the previous bundle (bale verify checks it).',
+      details: err.details,
+    });
+  }
 }

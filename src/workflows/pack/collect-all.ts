@@ -47,6 +47,7 @@ export async function collectImages(ctx: PackContext, rels: ResolvedRelease[]): 
       caFile: o.caFile,
       progress: ctx.progress,
       what: 'graph-data image',
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const repository = 'openshift/graph-data';
     out.images.push({ name: 'graph-data', src: gsrc, repository, tags: [graph.tag], root: graph.root });

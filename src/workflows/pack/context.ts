@@ -62,6 +62,7 @@ export async function openContext(
     tlsVerify: o.srcTlsVerify ?? true,
     caFile: o.caFile,
     concurrency,
+    ...(o.signal ? { signal: o.signal } : {}),
     onRetry: (e) => {
       retries.count++;
       progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);

@@ -10,11 +10,11 @@ import { openContext, type PackContext } from './context.js';
 import { buildPackItems } from './pack-items.js';
 import { checkRoom, planBundle } from './plan-bundle.js';
 import { planReleases } from './plan-releases.js';
-import { packedReleases, resolveReleases } from './release-set.js';
+import { packResult } from './pack-result.js';
+import { resolveReleases } from './release-set.js';
 import { buildIndex, signIndex, writeIndexAndSums } from './seal.js';
 import { signatureFiles } from './signature-files.js';
 import { collectSigstoreArtifacts } from './sigstore-artifacts.js';
-import type { PayloadVerifier } from './verifier-config.js';
 import { prepareTarget, removeIfUnused, removeTempFiles } from './target.js';
 import { STATE_DIR, type PackOptions, type PackResult } from './types.js';
 import { verifyAfterWrite } from './verify-after-write.js';
@@ -80,48 +80,19 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     await lock.release();
     await rm(stateDir, { recursive: true, force: true });
 
-    const packed = packedReleases(rels);
-    const { stats } = ctx.stager;
-    const fed = ctx.feed.stats;
-    const cstats = ctx.client.stats;
-    return {
-      bundleDir: to,
-      release: packed.highest,
-      releases: packed.releases,
-      graphs: (index.graphs ?? []).map(({ sha256: _sha, ...g }) => g),
-      images: content.images.length,
-      blobs: index.entries.filter((e) => e.path.includes('/blobs/')).length,
-      contentBytes: index.entries.reduce((n, e) => n + e.size, 0),
-      volumes: index.volumes,
-      signatures: sigs.release.map((s) => ({
-        keyId: s.keyId,
-        userId: s.userId,
-        identity: s.identity,
-        source: s.source,
-      })),
-      graphData: content.graph
-        ? { revision: content.graph.revision, digest: content.graph.root.digest }
-        : undefined,
-      sigstore: sigstore.records.map(({ repository, tag, digest, state }) => ({
-        repository,
-        tag,
-        digest,
-        state,
-      })),
-      signed: signature !== undefined,
-      ...(base ? { base: { ...base.record, digests: base.record.digests.length, bytes: base.bytes } } : {}),
-      verifier: verifierOf(signed[0]?.verifier),
-      stats: {
-        blobsDownloaded: stats.downloaded + fed.downloaded,
-        blobsReused: stats.reused + bp.blobsInCheckpoint,
-        bytesDownloaded: stats.bytesDownloaded + fed.bytesDownloaded,
-        bytesResumed: stats.bytesResumed,
-        volumesReused: bp.finished.size,
-        requests: cstats.requests,
-        retries: cstats.retries,
-      },
-      durationMs: Date.now() - started,
-    };
+    return packResult(ctx, {
+      to,
+      started,
+      rels,
+      signed,
+      content,
+      sigstore,
+      base,
+      sigs,
+      bp,
+      index,
+      signature,
+    });
   } catch (err) {
     await lock.release().catch(() => undefined);
     if (targetFinished && !indexRewritten) {
@@ -145,10 +116,4 @@ export async function pack(o: PackOptions): Promise<PackResult> {
     if (o.signal?.aborted) await ctx?.client.destroy();
     else await ctx?.client.close();
   }
-}
-
-/** PackResult.verifier for the first release (each release's payload is read the same way). */
-function verifierOf(v: PayloadVerifier | undefined): PackResult['verifier'] {
-  if (v === undefined) return { stores: [], storesFrom: 'official' };
-  return { stores: v.stores, storesFrom: v.storesFrom, ...(v.keys ? { keys: v.keys } : {}) };
 }

@@ -35,6 +35,7 @@ export async function resolveReleases(ctx: PackContext, planned: PlannedRelease[
       caFile: o.caFile,
       progress,
       what: `release ${rel.info.version}`,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     out.push({ rel, sigs, verifier });
   }

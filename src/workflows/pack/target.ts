@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BundleEntry } from '../../bundle/index-schema.js';
 import type { VolumePlan } from '../../bundle/plan.js';
-import { readIndex } from '../../bundle/bundle-index.js';
+import { openBundle } from '../../bundle/open-bundle.js';
 import { expectedEntries } from '../../bundle/expected-entries.js';
 import { BaleError } from '../../errors.js';
 import { ioError } from '../../io-error.js';
@@ -68,8 +68,8 @@ export async function adoptFinishedBundle(to: string, plan: VolumePlan, journal:
     new BaleError('E_CONFIG', `${to} already holds a finished bundle of other content (${why})`, {
       hint: 'Pack into a new directory (or delete this bundle first). Use bale verify to check the existing one.',
     });
-  const existing = await readIndex(to).catch(() => undefined);
-  if (!existing) throw refuse('its bundle.json does not read');
+  const existing = (await openBundle(to).catch(() => undefined))?.index;
+  if (!existing) throw refuse('its bundle.json does not read or does not match SHA256SUMS');
   if (existing.volumeSize !== plan.volumeSize) throw refuse('another --volume-size');
   if (existing.volumes.length !== plan.volumes.length) throw refuse('another number of volumes');
   for (const [i, vol] of plan.volumes.entries()) {

@@ -10,7 +10,9 @@ export async function verifyAfterWrite(ctx: PackContext): Promise<void> {
     keyrings: ctx.keyrings,
     progress: ctx.progress,
     ignore: [STATE_DIR],
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  ctx.signal?.throwIfAborted(); // an interrupted read-back is the interrupt, not a failing medium
   if (!report.ok) {
     throw new BaleError(
       'E_VERIFY_FAILED',

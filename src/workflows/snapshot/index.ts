@@ -15,7 +15,7 @@ import type { Keyring } from '../../signature/keyring.js';
 import { collectBundleSet } from './bundle-snapshot.js';
 import { collectRegistrySet } from './registry-snapshot.js';
 
-export { collectBundleSet, readSealedIndex, setFromIndex } from './bundle-snapshot.js';
+export { collectBundleSet, setFromIndex } from './bundle-snapshot.js';
 export { collectRegistrySet } from './registry-snapshot.js';
 
 export interface SnapshotOptions {
@@ -71,6 +71,7 @@ export async function snapshot(o: SnapshotOptions): Promise<SnapshotResult> {
             },
           }
         : {}),
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
     return { source: `bundle ${o.bundleDir}`, set, document: snapshotFromSet(set) };
   }
@@ -86,6 +87,7 @@ export async function snapshot(o: SnapshotOptions): Promise<SnapshotResult> {
     ...(o.caFile !== undefined ? { caFile: o.caFile } : {}),
     concurrency: o.concurrency ?? 8,
     ...(o.retry !== undefined ? { retry: o.retry } : {}),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
     onRetry: (e) =>
       o.progress?.warn(
         `retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`,

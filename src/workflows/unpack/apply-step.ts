@@ -17,6 +17,7 @@ export async function applyPlan(
     homeDir: o.homeDir,
     overwrite: Boolean(o.overwrite),
     progress,
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   const preview = await cluster.preview(plan.objects);
   preview.forEach((r, i) => {

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { readIndex } from '../../bundle/bundle-index.js';
+import { openBundle } from '../../bundle/open-bundle.js';
 import { blobEntryPath } from '../../bundle/entry-path.js';
 import type { BundleBase, BundleBaseDigest, BundleIndex } from '../../bundle/index-schema.js';
 import { HashingStream } from '../../digest.js';
@@ -201,8 +201,8 @@ export async function completeFromBaseDir(
 
 /**
  * Before verify (whose single pass pushes blobs while it reads): the base of bundle.json
- * as it reads strictly, checked by HEAD only (nothing is written). A bundle.json that
- * does not parse is left to verify to report.
+ * as `openBundle` reads it (strictly, and matching SHA256SUMS), checked by HEAD only
+ * (nothing is written). A bundle.json that does not open is left to verify to report.
  */
 export async function precheckBase(
   dir: string,
@@ -211,7 +211,7 @@ export async function precheckBase(
   o: { concurrency?: number; signal?: AbortSignal },
   progress: Progress,
 ): Promise<void> {
-  const index = await readIndex(dir).catch(() => undefined);
+  const index = (await openBundle(dir).catch(() => undefined))?.index;
   if (index?.base === undefined) return;
   await checkBaseInRegistry({
     index,

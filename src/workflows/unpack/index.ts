@@ -3,8 +3,8 @@
  *
  *  1. verify (verify-phase.ts), with the blobs going to the mirror while the volumes are
  *     read (registry-push.ts: one pass; `--verify-first` and `--dry-run`: two)
- *  2. the mirror: an incremental bundle's base checked there first (check-base.ts), then
- *     manifests and tags once everything verified (mirror-target.ts)
+ *  2. the mirror (mirror-phase.ts): an incremental bundle's base checked there first
+ *     (check-base.ts), then manifests and tags once everything verified (mirror-target.ts)
  *  3. oc's directory layout (dir-unpack.ts), completed from --base-dir (check-base.ts)
  *  4. the ConfigMaps and mirror configuration (manifest-files.ts, cluster-output.ts)
  *  5. apply to the cluster (apply-step.ts)
@@ -13,25 +13,23 @@
 import { resolve } from 'node:path';
 import { abortable } from '../../abortable.js';
 import { acquireLock, type Lock } from '../../bundle/lock.js';
-import { releasesOf } from '../../bundle/index-schema.js';
 import type { OpenedBundle } from '../../bundle/open-bundle.js';
-import type { VerifyReport } from '../../bundle/verify-bundle.js';
 import { BaleError, isBaleError } from '../../errors.js';
 import { ioError } from '../../io-error.js';
 import { makeSafeDir } from '../../safe-write.js';
-import { silentProgress, type Progress } from '../../progress.js';
-import { parseRegistryTarget } from '../../registry/registry-target.js';
+import { silentProgress } from '../../progress.js';
 import { applyPlan } from './apply-step.js';
-import { checkBaseInDir, checkBaseInRegistry, completeFromBaseDir, precheckBase } from './check-base.js';
+import { checkBaseInDir, completeFromBaseDir, precheckBase } from './check-base.js';
 import { ConfinedDirWriter } from './dir-writer.js';
 import { unpackToDir } from './dir-unpack.js';
 import { applyPlanFor, outputFiles, writeManifestFiles } from './manifest-files.js';
-import { openMirror } from './mirror-target.js';
+import { mirrorPhase } from './mirror-phase.js';
+import { destinationOf, openMirror } from './mirror-target.js';
 import { nextSteps } from './next-steps.js';
 import type { UnpackOptions, UnpackResult } from './options.js';
-import { destRepository, type Destination } from './registry-push.js';
+import { initialResult } from './unpack-result.js';
 import { UploadState } from './upload-state.js';
-import { loadUnpackKeyrings, verifyPhase } from './verify-phase.js';
+import { loadUnpackKeyrings, singlePassWanted, verifyPhase } from './verify-phase.js';
 
 export type { UnpackOptions, UnpackResult } from './options.js';
 export { defaultStateDir } from './upload-state.js';
@@ -74,52 +72,20 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   let plan: ReturnType<typeof applyPlanFor>;
   try {
     // 1. Verify everything (one pass: pushing blobs on the way); from here on only what was verified is acted on.
-    // Two passes (nothing sent before the audit ends) when single-pass is not asked for or
-    // pointless: --to-dir reads the volumes again anyway; and when the run will act on a
-    // trust decision (applying to the cluster, or a bundle signature the user requires),
-    // that decision is taken on the audited bundle before anything is sent.
-    const singlePass =
-      mirror !== undefined &&
-      !o.verifyFirst &&
-      !o.dryRun &&
-      !o.toDir &&
-      !o.applyManifests &&
-      !o.applyReleaseImageSignature &&
-      !(o.indexKeyrings?.length ?? 0);
+    const singlePass = singlePassWanted(o, mirror !== undefined);
     // An incremental bundle's base, before the single pass sends anything: HEAD only, from
     // bundle.json as read (checked again, and mounted, once the bundle verified).
     if (mirror && dest) await precheckBase(dir, mirror.client, dest, o, progress);
     const uploads = await UploadState.open(singlePass ? o.stateDir : undefined, (m) => progress.warn(m));
-    const report = await verifyPhase(o, dir, keys, progress, singlePass ? mirror.push : undefined, uploads);
+    const report = await verifyPhase(o, dir, keys, progress, singlePass ? mirror?.push : undefined, uploads);
     result = initialResult(o, report, progress);
     bundle = report.bundle;
     files = outputFiles(report, dest, Boolean(o.icsp));
     plan = applyPlanFor(files, o, report.trust?.index.state === 'signed');
     // An incremental bundle's base in --base-dir: checked before anything is pushed or written.
     if (o.toDir && report.index) await checkBaseInDir(report.index, o.baseDir);
-    // 2. The mirror: the base first (nothing pushed if any of it is missing), then blobs
-    //    (two passes), then manifests children first, then tags.
-    if (mirror && dest) {
-      const base =
-        report.index &&
-        (await checkBaseInRegistry({
-          index: report.index,
-          client: mirror.client,
-          dest,
-          concurrency: o.concurrency ?? 8,
-          dryRun: Boolean(o.dryRun),
-          progress,
-          ...(o.signal ? { signal: o.signal } : {}),
-        }));
-      result.push = { ...(await mirror.finish(report)), ...(base ? { base } : {}) };
-      result.releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
-        version: r.version,
-        digest: r.digest,
-        mirror: mirrorReference(dest, r),
-      }));
-      const last = result.releases.at(-1);
-      if (last) result.release = last;
-    }
+    // 2. The mirror: base, blobs (two passes), manifests children first, then tags.
+    if (mirror && dest) Object.assign(result, await mirrorPhase(o, mirror, dest, report, progress));
   } finally {
     await mirror?.close();
   }
@@ -142,57 +108,4 @@ async function unpackUnlocked(o: UnpackOptions): Promise<UnpackResult> {
   result.nextSteps = nextSteps(o, result, bundle?.index);
   result.durationMs = Date.now() - started;
   return result;
-}
-
-function destinationOf(o: UnpackOptions, progress: Progress): Destination | undefined {
-  if (!o.to && !o.toDir && !o.applyManifests && !o.applyReleaseImageSignature && !o.dryRun) {
-    // Still useful: verify, then write the ConfigMaps and say what to do next.
-    progress.info('no --to, --to-dir or --apply-* given: verifying and writing the manifests only');
-  }
-  if (o.applyManifests && o.to === undefined) {
-    progress.warn(
-      '--apply-manifests without --to: there is no mirror configuration to apply, only the ConfigMaps',
-    );
-  }
-  return o.to !== undefined ? parseRegistryTarget(o.to, '--to') : undefined;
-}
-
-function mirrorReference(dest: Destination, release: { repository: string; digest: string }): string {
-  return `${dest.registry}/${destRepository(dest, release.repository)}@${release.digest}`;
-}
-
-function initialResult(o: UnpackOptions, report: VerifyReport, progress: Progress): UnpackResult {
-  const trust = report.trust;
-  if (trust && trust.unanchored > 0) {
-    progress.warn(
-      `${trust.unanchored} item(s) no signature anchors are unpacked because of --allow-unsigned`,
-    );
-  }
-  const releases = releasesOf(report.index ?? { releases: [] }).map((r) => ({
-    version: r.version,
-    digest: r.digest,
-  }));
-  const release = releases.at(-1);
-  return {
-    ok: true,
-    dryRun: Boolean(o.dryRun),
-    verify: { ok: true, problems: 0 },
-    ...(trust
-      ? {
-          trust: {
-            index: trust.index,
-            unanchored: trust.unanchored,
-            allowUnsigned: Boolean(o.allowUnsigned),
-          },
-        }
-      : {}),
-    ...(release ? { release } : {}),
-    releases,
-    manifestFiles: [],
-    applied: [],
-    conflicts: 0,
-    applyErrors: 0,
-    nextSteps: [],
-    durationMs: 0,
-  };
 }

@@ -1,6 +1,7 @@
 import { loadCredentials } from '../../registry/credentials.js';
 import { RegistryClient } from '../../registry/client.js';
 import type { Progress } from '../../progress.js';
+import { parseRegistryTarget } from '../../registry/registry-target.js';
 import type { UnpackOptions } from './options.js';
 import { BundlePush, type Destination, type PushResult } from './registry-push.js';
 
@@ -29,6 +30,7 @@ export async function openMirror(
     tlsVerify: o.destTlsVerify ?? true,
     caFile: o.caFile,
     concurrency: o.concurrency ?? 8,
+    ...(o.signal ? { signal: o.signal } : {}),
     onRetry: (e) => {
       retries++;
       progress.warn(`retrying ${e.url} in ${Math.round(e.delayMs)} ms (${e.reason}, attempt ${e.attempt})`);
@@ -56,4 +58,18 @@ export async function openMirror(
       else await client.close();
     },
   };
+}
+
+/** The mirror `--to` names (none: verify and write the manifests only, said so). */
+export function destinationOf(o: UnpackOptions, progress: Progress): Destination | undefined {
+  if (!o.to && !o.toDir && !o.applyManifests && !o.applyReleaseImageSignature && !o.dryRun) {
+    // Still useful: verify, then write the ConfigMaps and say what to do next.
+    progress.info('no --to, --to-dir or --apply-* given: verifying and writing the manifests only');
+  }
+  if (o.applyManifests && o.to === undefined) {
+    progress.warn(
+      '--apply-manifests without --to: there is no mirror configuration to apply, only the ConfigMaps',
+    );
+  }
+  return o.to !== undefined ? parseRegistryTarget(o.to, '--to') : undefined;
 }

@@ -26,6 +26,24 @@ export async function loadUnpackKeyrings(o: UnpackOptions): Promise<UnpackKeyrin
 }
 
 /**
+ * One pass (blobs pushed while verify reads) unless it is not asked for or pointless:
+ * --to-dir reads the volumes again anyway; and when the run will act on a trust decision
+ * (applying to the cluster, or a bundle signature the user requires), that decision is
+ * taken on the audited bundle before anything is sent.
+ */
+export function singlePassWanted(o: UnpackOptions, hasMirror: boolean): boolean {
+  return (
+    hasMirror &&
+    !o.verifyFirst &&
+    !o.dryRun &&
+    !o.toDir &&
+    !o.applyManifests &&
+    !o.applyReleaseImageSignature &&
+    !(o.indexKeyrings?.length ?? 0)
+  );
+}
+
+/**
  * Verifies the whole bundle; with `push` (one pass), blobs go to the mirror as they are
  * read. From here on only what was verified is acted on: a bundle that fails is
  * E_VERIFY_FAILED, and the message says what reached the mirror (blobs only, never a

@@ -22,18 +22,23 @@ export interface VerifyWorkflowOptions {
   /** Check only these volumes. */
   volumes?: readonly string[];
   progress?: Progress;
+  /** Stops the audit: volume reads end at the next chunk and the call rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 export async function verify(dir: string, o: VerifyWorkflowOptions = {}): Promise<VerifyReport> {
   const keyrings = await Promise.all((o.keyringPaths ?? []).map((p) => loadKeyring(p)));
   const indexKeyrings = await Promise.all((o.indexKeyringPaths ?? []).map((p) => loadKeyring(p)));
   const sigstoreKeys = await Promise.all((o.sigstoreKeyPaths ?? []).map((p) => loadSigstoreKey(p)));
-  return verifyBundle(dir, {
+  const report = await verifyBundle(dir, {
     ...(sigstoreKeys.length ? { sigstoreKeys } : {}),
     keyrings: keyrings.length ? keyrings : undefined,
     indexKeyrings: indexKeyrings.length ? indexKeyrings : undefined,
     allowUnsigned: o.allowUnsigned,
     volumes: o.volumes?.length ? [...o.volumes] : undefined,
     progress: o.progress,
+    ...(o.signal ? { signal: o.signal } : {}),
   });
+  o.signal?.throwIfAborted();
+  return report;
 }

@@ -68,8 +68,7 @@ async function run(
   const report = emptyReport([...(o.earlier ?? [])]);
   const problems: Problem[] = [];
   await checkTrust(
-    b.dir,
-    o.index ?? b.index,
+    bundleOf(b.dir, { rawIndex, index: o.index ?? b.index }),
     rawIndex,
     o.content ?? content,
     o.tooLarge ?? new Set(),
@@ -178,8 +177,7 @@ describe('checkTrust', () => {
     const report = emptyReport();
     const problems: Problem[] = [];
     await checkTrust(
-      join(root, 'nowhere'),
-      b.index,
+      bundleOf(join(root, 'nowhere'), { rawIndex, index: b.index }),
       rawIndex,
       content,
       new Set(),

@@ -2,11 +2,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import type { BundleIndex } from '../../../src/bundle/index-schema.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 const execFileP = promisify(execFile);
 
@@ -16,9 +16,8 @@ export async function sh(cmd: string, args: string[], cwd?: string): Promise<str
   return stdout;
 }
 
-export async function readIndex(dir: string): Promise<BundleIndex> {
-  return JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as BundleIndex;
-}
+/** bundle.json as written, unvalidated (test/helpers/bundle-json.ts). */
+export const readIndex = readBundleJson;
 
 export async function volumeNames(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => /^volume-\d{3}\.tar\.zst$/.test(n)).sort();

@@ -9,14 +9,16 @@
  * into the mirror must leave every digest of A and B there (skopeo, an independent
  * client). `--since` A's bundle must leave out the same blobs.
  */
-import { cp, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureRelease, fixturePackArgs, type FixtureRelease } from '../../../fixtures/index.js';
 import type { BundleIndex } from '../../../src/bundle/index-schema.js';
-import { RegistryClient } from '../../../src/registry/client.js';
 import { runBale, type BaleRun } from '../../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
+import type { FixtureSetup } from '../../helpers/fixture-setup.js';
+import { setupMonthlyUpdate, type MonthlyUpdate } from '../../helpers/monthly-update.js';
+import { pathExists } from '../../helpers/path-exists.js';
+import { registryWrites } from '../../helpers/registry-log.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { expectMirrorComplete, oneJson, storedFiles } from '../unpack/unpack-helpers.js';
 
@@ -36,59 +38,26 @@ function carriedBlobs(index: BundleIndex): Set<string> {
   return out;
 }
 
-async function readIndexOf(dir: string): Promise<BundleIndex> {
-  return JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as BundleIndex;
-}
-
-async function pathExists(p: string): Promise<boolean> {
-  return (await lstat(p).catch(() => undefined)) !== undefined;
-}
-
-/** Requests that write to a registry, from its access log. */
-async function writesInLog(reg: TestRegistry): Promise<string[]> {
-  const log = await readFile(reg.logFile, 'utf8');
-  return log.split('\n').filter((l) => /"(POST|PUT|PATCH|DELETE) \/v2\//.test(l));
-}
-
 describe('incremental bundles: pack --have/--since, unpack checks the base', () => {
   let setup: FixtureSetup;
-  let fxB: FixtureRelease;
+  let update: MonthlyUpdate;
   let mirror: TestRegistry;
   let empty: TestRegistry;
   const dirs = { a: '', bFull: '', bHave: '', bSince: '', snapshot: '' };
   const idx = {} as Record<'a' | 'bFull' | 'bHave' | 'bSince', BundleIndex>;
 
   beforeAll(async () => {
-    setup = await setupFixture({ seed: SEED });
-    const client = new RegistryClient({ tlsVerify: false });
-    try {
-      fxB = await buildFixtureRelease(client, {
-        registry: setup.reg.host,
-        seed: SEED,
-        version: '4.18.8',
-        workDir: join(setup.work, 'fx-b'),
-        signingKey: setup.fx.keys[0],
-        secondSigningKey: setup.fx.keys[1],
-      });
-    } finally {
-      await client.close();
-    }
+    update = await setupMonthlyUpdate({ seed: SEED });
+    setup = update.setup;
     mirror = await startRegistry();
     empty = await startRegistry();
     for (const k of Object.keys(dirs) as (keyof typeof dirs)[]) dirs[k] = join(setup.work, k);
     const packA = await runBale([...setup.packArgs(), '--to', dirs.a, '--quiet']);
     expect(packA.code, packA.stderr).toBe(0);
-    const packB = await runBale([
-      ...fixturePackArgs(fxB),
-      '--keyring',
-      setup.fx.keyringPath,
-      '--to',
-      dirs.bFull,
-      '--quiet',
-    ]);
+    const packB = await runBale([...update.packArgsB(), '--to', dirs.bFull, '--quiet']);
     expect(packB.code, packB.stderr).toBe(0);
-    idx.a = await readIndexOf(dirs.a);
-    idx.bFull = await readIndexOf(dirs.bFull);
+    idx.a = await readBundleJson(dirs.a);
+    idx.bFull = await readBundleJson(dirs.bFull);
   }, 300_000);
 
   afterAll(async () => {
@@ -119,19 +88,10 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
     dirs.snapshot = join(setup.work, 'mirror-snapshot.yaml');
     await writeFile(dirs.snapshot, snap.stdout);
 
-    const pb = await runBale([
-      ...fixturePackArgs(fxB),
-      '--keyring',
-      setup.fx.keyringPath,
-      '--have',
-      dirs.snapshot,
-      '--to',
-      dirs.bHave,
-      '--json',
-    ]);
+    const pb = await runBale([...update.packArgsB(), '--have', dirs.snapshot, '--to', dirs.bHave, '--json']);
     expect(pb.code, pb.stderr).toBe(0);
     const packed = oneJson<{ base: { kind: string; digests: number; bytes: number } }>(pb);
-    idx.bHave = await readIndexOf(dirs.bHave);
+    idx.bHave = await readBundleJson(dirs.bHave);
     const base = idx.bHave.base;
     expect(base?.kind).toBe('snapshot');
     expect(base?.file).toBe('mirror-snapshot.yaml');
@@ -221,26 +181,17 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
     expect(text).toContain('mirror-snapshot.yaml');
     const first = idx.bHave.base?.digests[0];
     expect(text).toContain(first?.digest ?? 'none');
-    expect(await writesInLog(empty)).toEqual([]);
+    expect(await registryWrites(empty)).toEqual([]);
     // The same log shows writes where there were some: the check above can fail.
-    expect((await writesInLog(mirror)).length).toBeGreaterThan(0);
+    expect((await registryWrites(mirror)).length).toBeGreaterThan(0);
     expect(await storedFiles(empty)).toEqual([]);
   }, 120_000);
 
   it("--since A's bundle leaves out the same blobs as --have the mirror's snapshot", async () => {
     expect(idx.bHave, 'runs after the round trip').toBeDefined();
-    const r = await runBale([
-      ...fixturePackArgs(fxB),
-      '--keyring',
-      setup.fx.keyringPath,
-      '--since',
-      dirs.a,
-      '--to',
-      dirs.bSince,
-      '--quiet',
-    ]);
+    const r = await runBale([...update.packArgsB(), '--since', dirs.a, '--to', dirs.bSince, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
-    idx.bSince = await readIndexOf(dirs.bSince);
+    idx.bSince = await readBundleJson(dirs.bSince);
     expect(idx.bSince.base?.kind).toBe('bundle');
     expect(idx.bSince.base?.file).toBe('bundle.json');
     expect(idx.bSince.base?.created).toBe(idx.a.created);
@@ -248,9 +199,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
     expect([...carriedBlobs(idx.bSince)].sort()).toEqual([...carriedBlobs(idx.bHave)].sort());
     // bundle.json's own path works too.
     const viaFile = await runBale([
-      ...fixturePackArgs(fxB),
-      '--keyring',
-      setup.fx.keyringPath,
+      ...update.packArgsB(),
       '--since',
       join(dirs.a, 'bundle.json'),
       '--to',
@@ -258,7 +207,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
       '--quiet',
     ]);
     expect(viaFile.code, viaFile.stderr).toBe(0);
-    expect((await readIndexOf(join(setup.work, 'b-since-file'))).base?.digests).toEqual(
+    expect((await readBundleJson(join(setup.work, 'b-since-file'))).base?.digests).toEqual(
       idx.bHave.base?.digests,
     );
   }, 300_000);
@@ -273,9 +222,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
     expect(comp).toBeDefined();
     const to = join(setup.work, 'b-extra');
     const r = await runBale([
-      ...fixturePackArgs(fxB),
-      '--keyring',
-      setup.fx.keyringPath,
+      ...update.packArgsB(),
       '--image',
       comp!.ref,
       '--since',
@@ -285,7 +232,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
       '--quiet',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const index = await readIndexOf(to);
+    const index = await readBundleJson(to);
     const extra = index.images.find((i) => i.name === comp!.ref);
     expect(extra).toBeDefined();
     const mounted = (index.base?.digests ?? []).filter((d) => d.mountTo?.includes(extra!.repository));
@@ -301,7 +248,7 @@ describe('incremental bundles: pack --have/--since, unpack checks the base', () 
 
   describe('bad bases: clear errors, no bundle left behind', () => {
     const packB = (extra: string[], to: string): Promise<BaleRun> =>
-      runBale([...fixturePackArgs(fxB), '--keyring', setup.fx.keyringPath, ...extra, '--to', to, '--json']);
+      runBale([...update.packArgsB(), ...extra, '--to', to, '--json']);
     const errorOf = (r: BaleRun): { code: string; message: string } =>
       (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
 

@@ -5,17 +5,16 @@
  * Against real registries; the list is built here over the fixture's payload image.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePackArgs, releaseIdentity } from '../../../fixtures/index.js';
 import { writeSignatureStore } from '../../../fixtures/signature-store.js';
-import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { signAtomic } from '../../../src/signature/sign.js';
 import { runBale } from '../../helpers/bale.js';
 import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { skopeoInspectRaw } from '../../helpers/skopeo.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 
@@ -76,7 +75,7 @@ afterAll(async () => {
 
 describe('pack --arch multi', () => {
   it('carries the list whole, tagged <version>-multi, with its child', async () => {
-    const ix = JSON.parse(await readFile(join(bundle, 'bundle.json'), 'utf8')) as BundleIndex;
+    const ix = await readBundleJson(bundle);
     const rel = ix.releases?.[0];
     expect(rel).toMatchObject({
       architecture: 'multi',

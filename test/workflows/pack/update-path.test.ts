@@ -35,6 +35,7 @@ import {
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { skopeoInspectRaw } from '../../helpers/skopeo.js';
 import { expectFinishedBundle, listVolume, readIndex, volumeNames } from './helpers.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 const SEED = 1414;
 const CHANNEL = 'stable-4.16';
@@ -393,7 +394,7 @@ describe('the far side of a two-release bundle', () => {
   it('a second release whose signatures were removed (every checksum re-sealed) is refused', async () => {
     const copy = join(s.work, 'forged-unsigned');
     await cp(twoReleases, copy, { recursive: true });
-    const index = JSON.parse(await readFile(join(copy, 'bundle.json'), 'utf8')) as BundleIndex;
+    const index = await readBundleJson(copy);
     const second = index.releases[1]!;
     const hex = second.digest.slice(7);
     index.signatures = index.signatures.filter((x) => x.digest !== second.digest);
@@ -424,7 +425,7 @@ describe('the far side of a two-release bundle', () => {
   it("a second release's tag re-pointed at the first release (re-sealed) is a trust mismatch", async () => {
     const copy = join(s.work, 'forged-tag');
     await cp(twoReleases, copy, { recursive: true });
-    const index = JSON.parse(await readFile(join(copy, 'bundle.json'), 'utf8')) as BundleIndex;
+    const index = await readBundleJson(copy);
     const [first, second] = index.releases;
     await repointTag(copy, index, `v2/openshift/release/manifests/${second!.tag}`, first!.digest);
     const r = await runBale(['verify', copy, '--keyring', s.fx.keyringPath]);

@@ -32,6 +32,7 @@ import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js'
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { pushTinyImage, registryFlags, skopeo, skopeoInspectRaw } from '../../helpers/skopeo.js';
 import { expectMirrorComplete, oneJson, sha256 } from './unpack-helpers.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 /** A parsed YAML file, read field by field. */
 interface Yaml {
@@ -74,6 +75,14 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
   let extraDigest: string;
   let extraRef: string;
 
+  /** `bale verify|unpack DIR` with the fixture's release keyring and the given Sigstore key. */
+  const keyed = (
+    cmd: 'verify' | 'unpack',
+    dir: string,
+    sigstoreKey: string,
+    ...extra: string[]
+  ): string[] => [cmd, dir, '--keyring', setup.fx.keyringPath, '--sigstore-key', sigstoreKey, ...extra];
+
   beforeAll(async () => {
     setup = await setupFixture({ seed: 1616 });
     key = generateSigstoreKeyPair('ecdsa-p256');
@@ -107,7 +116,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
       '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
-    index = JSON.parse(await readFile(join(bundleDir, 'bundle.json'), 'utf8')) as BundleIndex;
+    index = await readBundleJson(bundleDir);
     dest = await startRegistry();
     kube = await startFakeKube();
   }, 300_000);
@@ -144,14 +153,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
 
   it('verify accepts them with the right --sigstore-key, each listed valid and anchored by the release signature', async () => {
     const r = await runBale([
-      'verify',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--index-keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
+      ...keyed('verify', bundleDir, keyPath, '--index-keyring', setup.fx.keyringPath),
       '--json',
     ]);
     const report = oneJson<VerifyJson>(r);
@@ -164,14 +166,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
       expect(tag?.anchor).toBe('release-signature');
     }
     const text = await runBale([
-      'verify',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--index-keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
+      ...keyed('verify', bundleDir, keyPath, '--index-keyring', setup.fx.keyringPath),
     ]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Sigstore signatures (3, checked with the Sigstore key(s)):');
@@ -209,15 +204,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
   });
 
   it('verify refuses them with another key (exit 1, each named), and --allow-unsigned accepts them visibly', async () => {
-    const r = await runBale([
-      'verify',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      wrongKeyPath,
-      '--json',
-    ]);
+    const r = await runBale([...keyed('verify', bundleDir, wrongKeyPath), '--json']);
     expect(r.code).toBe(1);
     const report = oneJson<VerifyJson>(r);
     expect(report.sigstore?.map((s) => s.state)).toEqual(['wrong-key', 'wrong-key', 'wrong-key']);
@@ -227,15 +214,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
         JSON.stringify(report.problems),
       ).toBe(true);
     }
-    const allowed = await runBale([
-      'verify',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      wrongKeyPath,
-      '--allow-unsigned',
-    ]);
+    const allowed = await runBale([...keyed('verify', bundleDir, wrongKeyPath), '--allow-unsigned']);
     expect(allowed.code, allowed.stdout).toBe(0);
     expect(allowed.stdout).toContain('NOT VERIFIED (no --sigstore-key verifies it)');
     expect(allowed.stdout).toMatch(
@@ -254,7 +233,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
       key,
       signatures: [{ signedDigest: setup.fx.release.digest }],
     });
-    const ix = JSON.parse(await readFile(join(copy, 'bundle.json'), 'utf8')) as BundleIndex;
+    const ix = await readBundleJson(copy);
     const repo = 'openshift/release';
     const tag = sigstoreSignatureTag(victim.imageDigest);
     const rec = ix.sigstore?.find((s) => s.tag === tag);
@@ -307,15 +286,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
       v.entries = items.length;
     }
     await reseal(copy, ix);
-    const r = await runBale([
-      'verify',
-      copy,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
-      '--json',
-    ]);
+    const r = await runBale([...keyed('verify', copy, keyPath), '--json']);
     expect(r.code).toBe(1);
     const report = oneJson<VerifyJson>(r);
     expect(report.problems.map((p) => p.code)).not.toContain('E_BUNDLE_CORRUPT');
@@ -325,15 +296,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
     expect(hit?.message).toContain(`signature is for ${setup.fx.release.digest}`);
     expect(report.sigstore?.find((s) => s.tag === tag)?.state).toBe('wrong-digest');
     // never excused, not even by --allow-unsigned
-    const allowed = await runBale([
-      'verify',
-      copy,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
-      '--allow-unsigned',
-    ]);
+    const allowed = await runBale([...keyed('verify', copy, keyPath), '--allow-unsigned']);
     expect(allowed.code).toBe(1);
     // and unpack puts no manifest or tag in the mirror, in two passes (nothing sent) and in
     // the single pass (blobs may be sent while the volumes are read; none is referenced)
@@ -372,14 +335,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
     const manifests = join(setup.work, 'manifests');
     const kubeconfig = await kube.writeKubeconfig(join(setup.work, 'kubeconfig'));
     const r = await runBale([
-      'unpack',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--index-keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
+      ...keyed('unpack', bundleDir, keyPath, '--index-keyring', setup.fx.keyringPath),
       '--to',
       `${dest.host}/mirror`,
       '--dest-tls-verify=false',
@@ -436,14 +392,7 @@ describe('a current cluster: Sigstore signatures, update service, tag mirrors, m
   it('unpack --to-dir prints oc image mirror commands that keep every list and child, for the release and its .sig tags', async () => {
     const out = join(setup.work, 'oc-dir');
     const r = await runBale([
-      'unpack',
-      bundleDir,
-      '--keyring',
-      setup.fx.keyringPath,
-      '--index-keyring',
-      setup.fx.keyringPath,
-      '--sigstore-key',
-      keyPath,
+      ...keyed('unpack', bundleDir, keyPath, '--index-keyring', setup.fx.keyringPath),
       '--to-dir',
       out,
       '--manifests-to-dir',

@@ -8,25 +8,25 @@
  * for one: a tag to a manifest off the media stays incomplete), and not a mount of
  * something no manifest needs (verify refuses the listing).
  */
-import { cp, lstat, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureRelease, fixturePackArgs, type FixtureRelease } from '../../../fixtures/index.js';
+import type { FixtureRelease } from '../../../fixtures/index.js';
 import { forgeBase } from '../../../fixtures/hostile/forge-base.js';
 import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { parseManifest } from '../../../src/registry/manifest.js';
 import { runBale } from '../../helpers/bale.js';
-import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
+import type { FixtureSetup } from '../../helpers/fixture-setup.js';
+import { setupMonthlyUpdate } from '../../helpers/monthly-update.js';
+import { pathExists } from '../../helpers/path-exists.js';
+import { registryWrites } from '../../helpers/registry-log.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { oneJson, storedFiles } from './unpack-helpers.js';
 
 const SEED = 16;
-
-async function readIndexOf(dir: string): Promise<BundleIndex> {
-  return JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as BundleIndex;
-}
 
 /** Blob files (configs and layers) of a bundle: entry paths under v2/…/blobs/ that no manifest link names. */
 function blobPaths(index: BundleIndex): string[] {
@@ -35,15 +35,6 @@ function blobPaths(index: BundleIndex): string[] {
     .filter((e) => e.type === 'file' && /^v2\/.+\/blobs\/sha256:/.test(e.path) && !manifests.has(e.path))
     .map((e) => e.path)
     .sort();
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => undefined)) !== undefined;
-}
-
-async function writesInLog(reg: TestRegistry): Promise<string[]> {
-  const log = await readFile(reg.logFile, 'utf8');
-  return log.split('\n').filter((l) => /"(POST|PUT|PATCH|DELETE) \/v2\//.test(l));
 }
 
 describe('unpack of an incremental bundle', () => {
@@ -57,32 +48,21 @@ describe('unpack of an incremental bundle', () => {
   let outA: string;
 
   beforeAll(async () => {
-    setup = await setupFixture({ seed: SEED });
-    const client = new RegistryClient({ tlsVerify: false });
-    try {
-      fxB = await buildFixtureRelease(client, {
-        registry: setup.reg.host,
-        seed: SEED,
-        version: '4.18.8',
-        workDir: join(setup.work, 'fx-b'),
-        signingKey: setup.fx.keys[0],
-        secondSigningKey: setup.fx.keys[1],
-      });
-    } finally {
-      await client.close();
-    }
+    const update = await setupMonthlyUpdate({ seed: SEED });
+    setup = update.setup;
+    fxB = update.fxB;
     dirA = join(setup.work, 'a');
     dirInc = join(setup.work, 'b-inc');
     dirFull = join(setup.work, 'b-full');
-    const packB = [...fixturePackArgs(fxB), '--keyring', setup.fx.keyringPath, '--quiet'];
+    const packB = [...update.packArgsB(), '--quiet'];
     const a = await runBale([...setup.packArgs(), '--to', dirA, '--quiet']);
     expect(a.code, a.stderr).toBe(0);
     const b = await runBale([...packB, '--since', dirA, '--to', dirInc]);
     expect(b.code, b.stderr).toBe(0);
     const f = await runBale([...packB, '--to', dirFull]);
     expect(f.code, f.stderr).toBe(0);
-    inc = await readIndexOf(dirInc);
-    full = await readIndexOf(dirFull);
+    inc = await readBundleJson(dirInc);
+    full = await readBundleJson(dirFull);
     expect(inc.base?.digests.length).toBeGreaterThan(0);
     outA = join(setup.work, 'out-a');
     const u = await runBale(['unpack', dirA, '--to-dir', outA, ...common('a')]);
@@ -110,7 +90,7 @@ describe('unpack of an incremental bundle', () => {
     expect(r.stdout + r.stderr).toContain('--base-dir');
     expect(r.stdout + r.stderr).toContain('E_USAGE');
     expect(await readdir(out).catch(() => [])).toEqual([]);
-    expect(await exists(join(setup.work, 'manifests-no-base'))).toBe(false);
+    expect(await pathExists(join(setup.work, 'manifests-no-base'))).toBe(false);
   });
 
   it('--to-dir with --base-dir: the layout is complete (every blob of the full pack, by digest)', async () => {
@@ -136,7 +116,7 @@ describe('unpack of an incremental bundle', () => {
     const res = oneJson<{ toDir: { base: { copied: number; present: number } } }>(r);
     expect(res.toDir.base.copied).toBe(0);
     expect(res.toDir.base.present).toBeGreaterThan(0);
-    for (const p of blobPaths(full)) expect(await exists(join(same, p)), p).toBe(true);
+    for (const p of blobPaths(full)) expect(await pathExists(join(same, p)), p).toBe(true);
   });
 
   it('a --base-dir that lacks a base blob, or holds other bytes under its name: E_BASE_MISSING, nothing written', async () => {
@@ -245,7 +225,7 @@ describe('unpack of an incremental bundle', () => {
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('E_BASE_MISSING');
       expect(r.stdout).toContain(digest);
-      expect(await writesInLog(dest)).toEqual([]);
+      expect(await registryWrites(dest)).toEqual([]);
       expect(await storedFiles(dest)).toEqual([]);
     });
 
@@ -280,7 +260,7 @@ describe('unpack of an incremental bundle', () => {
       ]);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/E_VERIFY_FAILED|E_BASE_MISSING/); // the base pre-check may refuse first
-      expect(await writesInLog(dest)).toEqual([]);
+      expect(await registryWrites(dest)).toEqual([]);
     });
 
     it('a digest no manifest needs, "mounted" from another repository: verify refuses the listing, unpack mounts nothing', async () => {
@@ -310,7 +290,7 @@ describe('unpack of an incremental bundle', () => {
         ...common('forged-mount'),
       ]);
       expect(r.code).toBe(1);
-      expect(await writesInLog(dest)).toEqual([]);
+      expect(await registryWrites(dest)).toEqual([]);
     });
 
     it('a base entry that also names a carried blob is an invalid index', async () => {

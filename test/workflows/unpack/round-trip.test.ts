@@ -9,7 +9,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BundleIndex } from '../../../src/bundle/index-schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBale, spawnBale } from '../../helpers/bale.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
@@ -23,6 +22,7 @@ import {
   sha256,
   type PackedBundle,
 } from './unpack-helpers.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 interface PushSummary {
   blobsUploaded: number;
@@ -189,7 +189,7 @@ describe('bale unpack --to (round trips into real registries)', () => {
     const multi = join(b.setup.work, 'bundle-small-volumes');
     const p = await runBale([...b.setup.packArgs(), '--to', multi, '--volume-size', '128KiB', '--quiet']);
     expect(p.code, p.stderr).toBe(0);
-    const index = JSON.parse(await readFile(join(multi, 'bundle.json'), 'utf8')) as BundleIndex;
+    const index = await readBundleJson(multi);
     expect(index.volumes.length).toBeGreaterThan(4);
     expect(index.entries.some((e) => (e.parts?.length ?? 0) > 1)).toBe(true);
 

@@ -11,7 +11,7 @@
  *    continued (GET for its Range, PATCH from there), fewer bytes than the blob are sent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cp, readdir, readFile } from 'node:fs/promises';
+import { cp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarItems, reseal, writeTarVolume } from '../../../fixtures/hostile/damage.js';
@@ -23,6 +23,7 @@ import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { mirrorFingerprint } from '../../reliability/rig.js';
 import { expectMirrorComplete, oneJson } from './unpack-helpers.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 const MiB = 1024 * 1024;
 const LARGE = 24 * MiB;
@@ -57,7 +58,7 @@ describe('unpack --to: one read of the media', () => {
     bundle = join(setup.work, 'bundle');
     const p = await runBale([...setup.packArgs(), '--to', bundle, '--quiet'], { timeoutMs: 600_000 });
     expect(p.code, p.stderr).toBe(0);
-    index = JSON.parse(await readFile(join(bundle, 'bundle.json'), 'utf8')) as BundleIndex;
+    index = await readBundleJson(bundle);
     smallVolumes = join(setup.work, 'bundle-small-volumes');
     const q = await runBale([...setup.packArgs(), '--to', smallVolumes, '--volume-size', '1MiB', '--quiet'], {
       timeoutMs: 600_000,
@@ -77,6 +78,7 @@ describe('unpack --to: one read of the media', () => {
     return { reg, proxy };
   }
 
+  let runs = 0;
   const unpackArgs = (dir: string, to: string, extra: string[] = []): string[] => [
     'unpack',
     dir,
@@ -86,13 +88,13 @@ describe('unpack --to: one read of the media', () => {
     '--keyring',
     keyring,
     '--manifests-to-dir',
-    join(setup.work, `manifests-${Math.random().toString(36).slice(2)}`),
+    join(setup.work, `manifests-${++runs}`), // one directory per run, no Math.random
     '--json',
     ...extra,
   ];
 
   it('a damaged late volume found after blobs were sent: exit 1, no manifest, no tag; --verify-first sends nothing', async () => {
-    const small = JSON.parse(await readFile(join(smallVolumes, 'bundle.json'), 'utf8')) as BundleIndex;
+    const small = await readBundleJson(smallVolumes);
     expect(small.volumes.length).toBeGreaterThan(4);
     // The last volume holding a whole blob (not a manifest): flip a byte of its body, re-seal.
     const manifests = new Set(small.entries.filter((e) => e.type === 'hardlink').map((e) => e.linkTarget));
@@ -116,7 +118,7 @@ describe('unpack --to: one read of the media', () => {
     body[at] = (body[at] ?? 0) ^ 0xff;
     item.body = body;
     await writeTarVolume(path, items);
-    await reseal(copy, JSON.parse(await readFile(join(copy, 'bundle.json'), 'utf8')) as BundleIndex);
+    await reseal(copy, await readBundleJson(copy));
 
     const { reg, proxy } = await destination();
     const r = await runBale(unpackArgs(copy, `${proxy.host}/mirror`));

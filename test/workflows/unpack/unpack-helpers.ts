@@ -4,7 +4,7 @@
  * of the bundle byte for byte.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { BundleIndex } from '../../../src/bundle/index-schema.js';
@@ -13,6 +13,7 @@ import { setupFixture, type FixtureSetup } from '../../helpers/fixture-setup.js'
 import type { TestRegistry } from '../../helpers/registry.js';
 import { registryFlags, skopeo, skopeoInspectRaw } from '../../helpers/skopeo.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+import { readBundleJson } from '../../helpers/bundle-json.js';
 
 export interface PackedBundle {
   setup: FixtureSetup;
@@ -30,7 +31,7 @@ export async function packFixture(seed: number): Promise<PackedBundle> {
     await setup.stop();
     throw new Error(`bale pack failed (${r.code}): ${r.stderr}`);
   }
-  const index = JSON.parse(await readFile(join(bundleDir, 'bundle.json'), 'utf8')) as BundleIndex;
+  const index = await readBundleJson(bundleDir);
   return { setup, bundleDir, index, keyring: setup.fx.keyringPath };
 }
 
