@@ -17,7 +17,6 @@ import {
   ocImageMirrorCommand,
   ocMirrorReleaseCommands,
 } from '../../src/cluster/oc-commands.js';
-import { shellJoin, shellQuote } from '../../src/cluster/shell-quote.js';
 import { BaleError } from '../../src/errors.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
@@ -173,29 +172,5 @@ describe('ocAdmUpgradeArgs', () => {
     ['a scheme', `docker://${DEST}@${DIGEST}`],
   ])('refuses %s', (_name, image) => {
     expect(refused(() => ocAdmUpgradeArgs({ image })).code).toBe('E_REFERENCE');
-  });
-});
-
-describe('shellQuote', () => {
-  it.each([
-    ['plain', 'plain'],
-    ['--from-dir=/a/b', '--from-dir=/a/b'],
-    ['', "''"],
-    ['a b', "'a b'"],
-    ['4.18.1*', "'4.18.1*'"],
-    ["it's", "'it'\\''s'"],
-    ['$(reboot)', "'$(reboot)'"],
-    ['`x`', "'`x`'"],
-    ['a;b', "'a;b'"],
-    ['~root', "'~root'"],
-    ['[ab]', "'[ab]'"],
-  ])('quotes %j as %s', (word, quoted) => {
-    expect(shellQuote(word)).toBe(quoted);
-  });
-
-  it('round-trips hostile words through /bin/sh', async () => {
-    const words = ["it's", '$(echo pwned)', '`id`', 'a\nb', '*', '"dq"', '\\', 'tab\there', '-n', ''];
-    const { stdout } = await run('/bin/sh', ['-c', `printf '%s\\0' ${shellJoin(words)}`], { cwd: dir });
-    expect(stdout.split('\0').slice(0, -1)).toEqual(words);
   });
 });

@@ -119,22 +119,3 @@ describe('planBlobs', () => {
     expect(blobs.skip).toEqual([]);
   });
 });
-
-describe('ImageSet', () => {
-  it('merges tags of the same name and digest, keeps sizes already known, sorts', () => {
-    const s = new ImageSet([
-      { name: 'b', digest: d('1'), tags: ['y'] },
-      { name: 'a', digest: d('2'), tags: ['x'], bytes: 5 },
-      { name: 'b', digest: d('1'), tags: ['x', 'y'], bytes: 9 },
-      { name: 'a', digest: d('2'), tags: [], bytes: 7 },
-    ]);
-    expect(s.size).toBe(2);
-    expect(s.images()).toEqual([
-      { name: 'a', digest: d('2'), tags: ['x'], bytes: 5 },
-      { name: 'b', digest: d('1'), tags: ['x', 'y'], bytes: 9 },
-    ]);
-    expect(s.has('a', d('2'))).toBe(true);
-    expect(s.has('a', d('1'))).toBe(false);
-    expect(s.digests()).toEqual(new Set([d('1'), d('2')]));
-  });
-});
