@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { BaleError, isBaleError } from '../errors.js';
 import { pullScope } from './auth-challenge.js';
-import { networkError, redactUrl, transientNetworkReason } from './http-error.js';
+import { discardBody, networkError, redactUrl, transientNetworkReason } from './http-error.js';
 import { header, type RegistryHttp } from './registry-http.js';
 import { backoffDelay, backoffSleep, exhausted } from './retry.js';
 
@@ -44,6 +44,7 @@ async function requestFrom(
   what: string,
   target: string,
   pos: number,
+  size: number | undefined,
 ): Promise<{ ex: { res: Dispatcher.ResponseData; url: string }; skip: number }> {
   const spec = { registry: repo.registry, method: 'GET' as const, what };
   const ex = await http.retry(target, what, async () => {
@@ -54,6 +55,7 @@ async function requestFrom(
       scopes: [pullScope(repo.repository)],
       followRedirects: true,
     });
+    if (e.res.statusCode === 416 && pos > 0) throw shorterThanSaid(e, what, pos, size);
     await http.expect(e, [200, 206], spec);
     return e;
   });
@@ -71,6 +73,33 @@ async function requestFrom(
     );
   }
   return { ex, skip: pos - start };
+}
+
+/**
+ * A Range request past the end (416) after a body that ended early: the registry holds
+ * fewer bytes than the manifest says, which no retry changes.
+ */
+function shorterThanSaid(
+  e: { res: Dispatcher.ResponseData; url: string },
+  what: string,
+  pos: number,
+  size: number | undefined,
+): BaleError {
+  discardBody(e.res.body);
+  const total = /\/(\d+)\s*$/.exec(header(e.res, 'content-range') ?? '')?.[1];
+  const has = total !== undefined ? `${total} bytes` : `${pos} bytes`;
+  return new BaleError(
+    'E_SIZE_MISMATCH',
+    `${what}: the registry has ${has} of it${size !== undefined ? `, the manifest says ${size}` : ''}`,
+    {
+      hint: 'The registry serves different content than the manifest describes; report it to the registry administrator.',
+      details: {
+        expectedSize: size,
+        actualSize: total !== undefined ? Number(total) : pos,
+        url: redactUrl(e.url),
+      },
+    },
+  );
 }
 
 /** The size and digest checks once every byte arrived. */
@@ -120,7 +149,7 @@ export async function* blobChunks(
   let current: Dispatcher.ResponseData | undefined;
   try {
     while (size === undefined || state.pos < size || (state.pos === 0 && size === 0)) {
-      const { ex, skip } = await requestFrom(http, repo, what, target, state.pos);
+      const { ex, skip } = await requestFrom(http, repo, what, target, state.pos, size);
       current = ex.res;
       let failure: unknown;
       try {
