@@ -5,13 +5,13 @@
  * test/reliability/interrupt.test.ts.
  */
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/context.js';
 import { run, wantsJson } from '../../src/cli/main.js';
 import { BALE_VERSION } from '../../src/version.js';
 import { spawnBale } from '../helpers/bale.js';
+import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
 import { makeTempDir, removeTempDir } from '../helpers/tmp.js';
 
 interface Captured {
@@ -127,20 +127,15 @@ describe('wantsJson', () => {
 });
 
 describe('main (bin/bale)', () => {
-  let server: Server;
+  let silent: SilentServer;
   let host: string;
-  const sockets: Socket[] = [];
   beforeAll(async () => {
     // A registry that accepts connections and never answers: a command waits on it.
-    server = createServer((s) => void sockets.push(s));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const addr = server.address();
-    host = `127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+    silent = await startSilentServer();
+    host = silent.host;
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
+    await silent.stop();
   });
 
   it.each([
@@ -156,8 +151,9 @@ describe('main (bin/bale)', () => {
       child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
       // wait until bale is connected and waiting
       const t0 = Date.now();
-      while (sockets.length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
-      expect(sockets.length).toBeGreaterThan(0);
+      while (silent.sockets.length === 0 && Date.now() - t0 < 10_000)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(silent.sockets.length).toBeGreaterThan(0);
       const sent = Date.now();
       child.kill(signal);
       const [exitCode] = (await once(child, 'exit')) as [number | null];
@@ -165,7 +161,7 @@ describe('main (bin/bale)', () => {
       expect(Date.now() - sent).toBeLessThan(2000);
       expect(stderr).toContain(`${signal} received, stopping`);
       expect(stderr).toMatch(/E_INTERRUPTED/);
-      sockets.splice(0).forEach((s) => s.destroy());
+      silent.sockets.splice(0).forEach((s) => s.destroy());
     },
   );
 });

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBaleError } from '../../../src/errors.js';
@@ -12,6 +11,7 @@ import {
 } from '../../../src/release/graph/fetch-graph.js';
 import { resolveChannel } from '../../../src/release/graph/resolve-channel.js';
 import { graphDocument, startGraphServer, type GraphServer } from '../../helpers/graph-server.js';
+import { startSilentServer } from '../../helpers/silent-server.js';
 import { freePort, makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { SAMPLE_GRAPH } from './sample-graph.js';
 
@@ -140,10 +140,8 @@ describe('fetchUpdateGraph (loopback update service)', () => {
   });
 
   it('a service that never answers times out with E_NETWORK', async () => {
-    const sockets: Socket[] = [];
-    const silent: Server = createServer((s) => void sockets.push(s));
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const port = (silent.address() as { port: number }).port;
+    const silent = await startSilentServer();
+    const port = silent.port;
     try {
       const started = Date.now();
       const e = await failure(
@@ -157,8 +155,7 @@ describe('fetchUpdateGraph (loopback update service)', () => {
       expect(e.code).toBe('E_NETWORK');
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => silent.close(() => r()));
+      await silent.stop();
     }
   });
 });

@@ -3,8 +3,6 @@
  * client with the --registry-config credentials and the TLS choice, retries reported,
  * and an interrupt that closes the connections at once.
  */
-import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Progress } from '../../../src/progress.js';
@@ -13,6 +11,7 @@ import type { UnpackOptions } from '../../../src/workflows/unpack/options.js';
 import { startRegistry, writeAuthFile, type TestRegistry } from '../../helpers/registry.js';
 import { pushTinyImage } from '../../helpers/skopeo.js';
 import type { TinyImage } from '../../helpers/tiny-image.js';
+import { startSilentServer, type SilentServer } from '../../helpers/silent-server.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 
 function recorder(): Progress & { warnings: string[] } {
@@ -74,19 +73,14 @@ describe('openMirror', () => {
   });
 
   describe('against a registry that never answers', () => {
-    let server: Server;
+    let silent: SilentServer;
     let host: string;
-    const sockets: Socket[] = [];
     beforeAll(async () => {
-      server = createServer((s) => void sockets.push(s));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const addr = server.address();
-      host = `127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
+      silent = await startSilentServer();
+      host = silent.host;
     });
     afterAll(async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await silent.stop();
     });
 
     it('an abort ends the request in flight at once, and close() after it does not wait', async () => {
@@ -100,8 +94,9 @@ describe('openMirror', () => {
         .blobExists({ registry: host, repository: 'a/b' }, `sha256:${'1'.repeat(64)}`)
         .catch((e: unknown) => e);
       const t0 = Date.now();
-      while (sockets.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
-      expect(sockets.length).toBeGreaterThan(0);
+      while (silent.sockets.length === 0 && Date.now() - t0 < 5000)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(silent.sockets.length).toBeGreaterThan(0);
       const aborted = Date.now();
       const reason = new Error('interrupted');
       controller.abort(reason);
