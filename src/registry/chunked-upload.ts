@@ -64,7 +64,7 @@ export async function sendChunks(
   let url = location;
   let offset = start;
   let chunkSize = ctx.settings.chunkSize;
-  const maxChunk = Math.max(chunkSize, ctx.settings.maxChunkSize ?? chunkSize);
+  let maxChunk = Math.max(chunkSize, ctx.settings.maxChunkSize ?? chunkSize);
   let failures = 0;
   let acked = 0;
   try {
@@ -98,6 +98,8 @@ export async function sendChunks(
         if (ex.res.statusCode === 413 && chunkSize > MIN_CHUNK) {
           discardBody(ex.res.body);
           chunkSize = Math.max(MIN_CHUNK, Math.floor(chunkSize / 2));
+          // Never grow back to a size the registry (or a proxy before it) refused.
+          maxChunk = Math.min(maxChunk, chunkSize);
           continue;
         }
         // ECR answers PATCH with 201.

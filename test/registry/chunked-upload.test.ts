@@ -94,6 +94,26 @@ describe('chunked upload', () => {
     expect(opens).toBe(2);
   });
 
+  it('a chunk refused as too large (413) halves, and the chunks never grow back to the refused size', async () => {
+    const reg = await fake();
+    const KiB = 1024;
+    reg.hooks.push((req, res, body) => {
+      // A proxy in front of the registry that takes no body over 1.5 MiB.
+      if (req.method === 'PATCH' && body.length > 1536 * KiB) {
+        res.writeHead(413).end();
+        return true;
+      }
+      return false;
+    });
+    const data = seededBytes(7, 5 * 1024 * KiB);
+    const desc = { digest: digestOf(data), size: data.length };
+    const c = client({ upload: { chunkSize: 512 * KiB, maxChunkSize: 4096 * KiB, monolithicMaxBytes: 1 } });
+    await c.pushBlob({ registry: reg.host, repository: 'org/repo' }, desc, () => Readable.from([data]));
+    expect(reg.blobs.get(desc.digest)?.equals(data)).toBe(true);
+    const sizes = reg.log.filter((x) => x.method === 'PATCH').map((x) => x.bodyBytes / KiB);
+    expect(sizes).toEqual([512, 512, 1024, 2048, 1024, 1024, 1024]);
+  });
+
   it('the real registry accepts the default chunks: 8, 8, 16 MiB, then the rest', async () => {
     const reg: TestRegistry = await startRegistry({ auth: 'none' });
     stops.push(() => reg.stop());
